@@ -1,0 +1,87 @@
+"""Client-side pacing: never send faster than the provider's documented limit.
+
+The providers (and the sandbox) count requests in sliding windows, so the client mirrors that: a
+sliding-window log per (provider, credential, bucket), shared by every client in the process that uses
+the same key. A token bucket refilled at limit/window would allow a full burst right after a full
+window and so cross a sliding limit; the log cannot. A small safety margin absorbs the jitter between
+our send time and the server's arrival time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most `limit` requests per `window_s` seconds in `bucket` (routes pick their buckets)."""
+
+    limit: int
+    window_s: float
+    bucket: str = "global"
+
+
+class SlidingWindowPacer:
+    def __init__(
+        self,
+        limit: int,
+        window_s: float,
+        *,
+        margin: float = 0.02,
+        margin_s: float = 0.01,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.limit = limit
+        self.window_s = window_s * (1 + margin) + margin_s
+        self._sent: deque[float] = deque()
+        self._blocked_until = 0.0
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+
+    def acquire(self) -> float:
+        """Block until one more request fits in the window; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._sent and self._sent[0] <= now - self.window_s:
+                    self._sent.popleft()
+                if now >= self._blocked_until and len(self._sent) < self.limit:
+                    self._sent.append(now)
+                    return waited
+                wait = max(
+                    self._blocked_until - now,
+                    self._sent[0] + self.window_s - now if len(self._sent) >= self.limit else 0.0,
+                )
+            self._sleep(max(wait, 0.0))
+            waited += max(wait, 0.0)
+
+    def hold(self, seconds: float) -> None:
+        """After a 429, make every caller of this pacer wait `seconds` (the Retry-After)."""
+        with self._lock:
+            self._blocked_until = max(self._blocked_until, self._clock() + seconds)
+
+
+_registry: dict[tuple[str, str, str], SlidingWindowPacer] = {}
+_registry_lock = threading.Lock()
+
+
+def credential_fingerprint(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()[:12]
+
+
+def shared_pacer(provider: str, secret: str, rate: RateLimit) -> SlidingWindowPacer:
+    """The process-wide pacer for this provider, key and bucket (created on first use)."""
+    key = (provider, credential_fingerprint(secret), f"{rate.bucket}:{rate.limit}/{rate.window_s}")
+    with _registry_lock:
+        pacer = _registry.get(key)
+        if pacer is None:
+            pacer = _registry[key] = SlidingWindowPacer(rate.limit, rate.window_s)
+        return pacer

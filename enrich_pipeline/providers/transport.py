@@ -1,0 +1,330 @@
+"""One HTTP transport for the three providers: pacing, retries, timeouts, typed errors, no leaked keys.
+
+A provider module says how to build a request and read a response; everything about getting it
+there and back safely is here, once:
+
+* every request first waits for its pacer (the provider's documented limit), so a healthy run meets
+  no 429;
+* a 429 is waited out for `Retry-After` (seconds or an HTTP date) and retried — the request was
+  refused, not processed, so this is safe even for a paid submit;
+* 5xx, timeouts and dropped connections are retried with exponential backoff and full jitter, bounded
+  in attempts and total time — but only for calls that are safe to repeat (polls, result pages, and
+  submits carrying an idempotency key). A paid submit without one raises SubmitOutcomeUnknownError
+  instead, because it may have been accepted and a blind retry could pay twice;
+* errors are typed (errors.py) and carry the provider's own code and message, never a credential.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from enrich_pipeline.providers.errors import (
+    AuthenticationError,
+    BadRequestError,
+    CreditsExhaustedError,
+    MalformedResponseError,
+    ProviderError,
+    ProviderUnavailableError,
+    RateLimitedError,
+    SubmitOutcomeUnknownError,
+)
+from enrich_pipeline.providers.pacing import RateLimit, SlidingWindowPacer, shared_pacer
+
+log = logging.getLogger("enrich_pipeline.providers")
+
+# Connection never established: the request cannot have reached the provider, always safe to retry.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# The request may have been received and processed.
+_MAYBE_SENT = (
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay_s: float = 0.5
+    max_delay_s: float = 20.0
+    max_total_s: float = 120.0  # give up once this much time went to waiting
+    max_retry_after_s: float = 300.0  # a Retry-After beyond this is treated as an outage
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    message: str
+    code: str | None = None
+
+
+ErrorParser = Callable[[httpx.Response], ErrorDetail]
+
+
+def parse_error(response: httpx.Response) -> ErrorDetail:
+    """Message and code from any of the providers' error bodies (JSON, problem+json or text/plain)."""
+    content_type = response.headers.get("content-type", "")
+    text = response.text.strip()
+    if "json" not in content_type:
+        return ErrorDetail(text or response.reason_phrase)
+    try:
+        body = response.json()
+    except ValueError:
+        return ErrorDetail(text or response.reason_phrase)
+    if not isinstance(body, dict):
+        return ErrorDetail(text[:300])
+    detail = body.get("detail")
+    message = next(
+        (
+            v
+            for v in (detail, body.get("message"), body.get("error"), body.get("title"))
+            if isinstance(v, str) and v
+        ),
+        response.reason_phrase,
+    )
+    code = body.get("code")
+    if code is None and isinstance(body.get("type"), str):
+        code = body["type"].rsplit("/", 1)[-1]  # problem+json type slug
+    if code is None and isinstance(body.get("error"), str) and body["error"].isupper():
+        code = body["error"]  # lemlist bulk: {"error": "TOO_MANY_ENRICHMENTS_REQUESTED"}
+    return ErrorDetail(message, str(code) if code is not None else None)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: a number (possibly fractional) or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(moment.timestamp() - time.time(), 0.0)
+
+
+class SecretAuth(httpx.Auth):
+    """Adds credentials to each request; its repr and str never show them."""
+
+    def __init__(self, apply: Callable[[httpx.Request], None]) -> None:
+        self._apply = apply
+
+    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+        self._apply(request)
+        yield request
+
+    def __repr__(self) -> str:
+        return "SecretAuth(***)"
+
+
+@dataclass
+class Transport:
+    provider: str
+    base_url: str
+    auth: SecretAuth
+    credential_id: str  # the secret the pacers are shared by (never logged: hashed by pacing)
+    rate_limits: Mapping[str, list[RateLimit]] = field(default_factory=dict)  # bucket -> limits
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout_s: float = 30.0
+    error_parser: ErrorParser = parse_error
+    client: httpx.Client | None = None
+    sleep: Callable[[float], None] = time.sleep
+
+    def __post_init__(self) -> None:
+        if self.client is None:
+            self.client = httpx.Client(
+                base_url=self.base_url.rstrip("/"),
+                auth=self.auth,
+                timeout=httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0)),
+                headers={"user-agent": "enrich-pipeline/0.1"},
+            )
+        self._rng = random.Random()
+        self.stats = {"requests": 0, "retries": 0, "rate_limited": 0, "paced_s": 0.0}
+
+    def __repr__(self) -> str:
+        return f"Transport(provider={self.provider!r}, base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+    def _pacers(self, bucket: str) -> list[SlidingWindowPacer]:
+        limits = [
+            *self.rate_limits.get("global", []),
+            *(self.rate_limits.get(bucket, []) if bucket != "global" else []),
+        ]
+        return [shared_pacer(self.provider, self.credential_id, r) for r in limits]
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool,
+        bucket: str = "global",
+        accept: frozenset[int] = frozenset(),
+    ) -> httpx.Response:
+        """Send one logical request; statuses in `accept` are returned to the caller as they are.
+
+        `idempotent=False` marks a paid submit without an idempotency key: it is retried only when it
+        certainly did not reach the provider (connection refused, 429).
+        """
+        assert self.client is not None
+        pacers = self._pacers(bucket)
+        started = time.monotonic()
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            for pacer in pacers:
+                self.stats["paced_s"] += pacer.acquire()
+            self.stats["requests"] += 1
+            try:
+                response = self.client.request(
+                    method, path, params=params, json=json_body, headers=headers
+                )
+            except _NOT_SENT as exc:
+                failure: ProviderError = ProviderUnavailableError(
+                    self.provider,
+                    f"cannot connect to {self.base_url} ({type(exc).__name__})",
+                    hint="check the base URL and the network; the request was not sent",
+                )
+                delay = self._backoff(attempt)
+            except (*_MAYBE_SENT, httpx.TimeoutException, httpx.TransportError) as exc:
+                if not idempotent:
+                    raise SubmitOutcomeUnknownError(
+                        self.provider,
+                        f"{method} {path}: {type(exc).__name__} after sending; the submit may have "
+                        "been accepted",
+                        hint="reconcile with the provider before submitting again",
+                    ) from None
+                failure = ProviderUnavailableError(
+                    self.provider,
+                    f"{method} {path}: {type(exc).__name__}",
+                    hint="the provider is slow or unreachable; try again later",
+                )
+                delay = self._backoff(attempt)
+            else:
+                status = response.status_code
+                if status < 300 or status in accept:
+                    return response
+                if status == 429:
+                    self.stats["rate_limited"] += 1
+                    retry_after = parse_retry_after(response.headers.get("retry-after"))
+                    delay = retry_after if retry_after is not None else self._backoff(attempt)
+                    failure = RateLimitedError(
+                        self.provider,
+                        f"{method} {path}: rate limited ({self.error_parser(response).message})",
+                        status=429,
+                        retry_after_s=retry_after,
+                        hint="lower the request rate or wait for the window to reset",
+                    )
+                    if delay > self.retry.max_retry_after_s:
+                        raise failure
+                    for pacer in pacers:
+                        pacer.hold(delay)
+                elif status >= 500:
+                    detail = self.error_parser(response)
+                    if not idempotent:
+                        raise SubmitOutcomeUnknownError(
+                            self.provider,
+                            f"{method} {path}: {detail.message}; the submit may have been accepted",
+                            status=status,
+                            code=detail.code,
+                            hint="reconcile with the provider before submitting again",
+                        )
+                    failure = ProviderUnavailableError(
+                        self.provider,
+                        f"{method} {path}: {detail.message}",
+                        status=status,
+                        code=detail.code,
+                        hint="the provider is having trouble; try again later",
+                    )
+                    delay = self._backoff(attempt)
+                else:
+                    raise self._client_error(method, path, response)
+            if attempt >= self.retry.max_attempts or waited + delay > self.retry.max_total_s:
+                raise failure
+            log.info(
+                "%s %s %s: %s; retry %d/%d in %.2fs",
+                self.provider,
+                method,
+                path,
+                type(failure).__name__,
+                attempt,
+                self.retry.max_attempts - 1,
+                delay,
+            )
+            self.stats["retries"] += 1
+            self.sleep(delay)
+            waited = time.monotonic() - started
+
+    def request_json(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        """request() and parse JSON; an unreadable body is retried when the call is idempotent."""
+        attempts = self.retry.max_attempts if kwargs.get("idempotent") else 1
+        for attempt in range(1, attempts + 1):
+            response = self.request(method, path, **kwargs)
+            try:
+                return response.status_code, response.json()
+            except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+                if not kwargs.get("idempotent"):
+                    raise SubmitOutcomeUnknownError(
+                        self.provider,
+                        f"{method} {path}: HTTP {response.status_code} with a body that is not JSON; "
+                        "the submit may have been accepted",
+                        status=response.status_code,
+                        hint="reconcile with the provider before submitting again",
+                    ) from None
+                if attempt == attempts:
+                    raise MalformedResponseError(
+                        self.provider,
+                        f"{method} {path}: HTTP {response.status_code} with a body that is not JSON "
+                        f"({response.text[:80]!r})",
+                        status=response.status_code,
+                        hint="the provider's response format may have changed; report it",
+                    ) from None
+                self.stats["retries"] += 1
+                self.sleep(self._backoff(attempt))
+        raise AssertionError("unreachable")
+
+    def _client_error(self, method: str, path: str, response: httpx.Response) -> ProviderError:
+        detail = self.error_parser(response)
+        status = response.status_code
+        where = f"{method} {path}: {detail.message}"
+        if status in (401, 403):
+            return AuthenticationError(
+                self.provider,
+                where,
+                status=status,
+                code=detail.code,
+                hint=f"check the {self.provider} API key (environment variable) and its permissions",
+            )
+        if status == 402:
+            return CreditsExhaustedError(
+                self.provider,
+                where,
+                status=status,
+                code=detail.code,
+                hint=f"top up {self.provider} credits; nothing was charged for this request",
+            )
+        return BadRequestError(self.provider, where, status=status, code=detail.code)
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter."""
+        ceiling = min(self.retry.max_delay_s, self.retry.base_delay_s * 2 ** (attempt - 1))
+        return self._rng.uniform(0, ceiling)
