@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from enrich_pipeline import provider_cli
 from enrich_pipeline.sandbox.config import SandboxConfig
 from enrich_pipeline.sandbox.faults import FaultRule
 
@@ -134,12 +135,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _sandbox_parser(sub)
     sub.add_parser("demo", help="start the sandbox and run one enrichment per provider over HTTP")
+    provider_cli.add_parsers(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"sandbox": _run_sandbox, "demo": _run_demo}
+    handlers = {
+        "sandbox": _run_sandbox,
+        "demo": _run_demo,
+        "flatten": provider_cli.run_flatten,
+        "lookup": provider_cli.run_lookup,
+    }
     return handlers[args.command](args)
 
 

@@ -163,3 +163,20 @@ def dedupe_phones(phones: list[Phone]) -> tuple[Phone, ...]:
         elif seen.type is None and phone.type is not None:
             by_number[phone.number] = seen.model_copy(update={"type": phone.type})
     return tuple(by_number.values())
+
+
+class Submission(_Model):
+    """One person handed to a provider: the provider's reference, or why it was refused.
+
+    `provider_ref` is what a later poll needs (lemlist `enr_…`; enrich.so `<product>:<batchId>`;
+    The Hog `op_…`). `error` is set when the provider refused this item (a per-item bulk error or a
+    request the provider cannot serve, e.g. lemlist MISSING_LINKEDIN_URL); nothing was charged then.
+    """
+
+    person_key: str
+    provider: ProviderName
+    provider_ref: str | None = None
+    correlation: str | None = None
+    error: str | None = None
+    submitted_at: datetime = Field(default_factory=utc_now)
+    raw: dict[str, Any] = Field(default_factory=dict)

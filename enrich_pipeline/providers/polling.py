@@ -1,0 +1,74 @@
+"""Waiting for provider jobs: a bounded loop that reports progress and never turns a timeout into an
+answer. A job still unfinished at the deadline stays `pending` — it is not "not found", so the
+waterfall does not pay the next provider for a person this one may still answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+log = logging.getLogger("enrich_pipeline.providers")
+
+
+@dataclass(frozen=True)
+class PollProgress:
+    provider: str
+    done: int
+    total: int
+    elapsed_s: float
+
+
+ProgressCallback = Callable[[PollProgress], None]
+T = TypeVar("T")
+
+
+def log_progress(progress: PollProgress) -> None:
+    log.info(
+        "%s: %d/%d jobs finished after %.1fs",
+        progress.provider,
+        progress.done,
+        progress.total,
+        progress.elapsed_s,
+    )
+
+
+def poll_until_done(
+    provider: str,
+    refs: Iterable[str],
+    poll_once: Callable[[str], T | None],
+    *,
+    interval_s: float,
+    timeout_s: float,
+    on_progress: ProgressCallback | None = log_progress,
+    progress_every_s: float = 5.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[dict[str, T], list[str]]:
+    """Poll each ref until `poll_once` returns a terminal value (not None) or `timeout_s` passes.
+
+    Returns (finished results by ref, refs still pending at the deadline).
+    """
+    pending = list(dict.fromkeys(refs))
+    total = len(pending)
+    finished: dict[str, T] = {}
+    started = time.monotonic()
+    last_report = started
+    while pending:
+        still: list[str] = []
+        for ref in pending:
+            result = poll_once(ref)
+            if result is None:
+                still.append(ref)
+            else:
+                finished[ref] = result
+        pending = still
+        now = time.monotonic()
+        if on_progress is not None and (not pending or now - last_report >= progress_every_s):
+            on_progress(PollProgress(provider, len(finished), total, now - started))
+            last_report = now
+        if not pending or now - started >= timeout_s:
+            break
+        sleep(min(interval_s, max(timeout_s - (now - started), 0.0)))
+    return finished, pending
