@@ -76,7 +76,8 @@ class SandboxServer:
             self._thread.join(timeout=5)
 
     def reset(self) -> None:
-        self.state.reset()
+        """Reset through the admin route, so it runs on the server's event loop (webhook tasks live there)."""
+        self.admin("POST", "reset")
 
     def admin(self, method: str, path: str, **kwargs: Any) -> Any:
         response = httpx.request(method, f"{self.url}/_sandbox/{path.lstrip('/')}", **kwargs)

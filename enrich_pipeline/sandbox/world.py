@@ -570,7 +570,8 @@ class _Builder:
             "city": city,
         }
         parts = (rng.choice(D.SUMMARY_OPENERS), rng.choice(D.SUMMARY_CLOSERS))
-        return " ".join(p.format(**fields) for p in parts if p)
+        text = " ".join(p.format(**fields) for p in parts if p)
+        return text.replace("..", ".")  # a company name ending in "Ltda." ends a sentence
 
     def slug(self, first_ascii: str, last_ascii: str) -> str:
         rng = self.rng

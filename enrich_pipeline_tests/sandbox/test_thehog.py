@@ -294,7 +294,8 @@ def test_batch_submit_and_partial_success_poll_are_the_documented_examples(
 def test_async_lifecycle_queued_processing_succeeded_and_charge_on_completion(
     sandbox: SandboxServer, thehog_http: httpx.Client
 ) -> None:
-    sandbox.admin("POST", "config", json={"speed": 0.1})  # queued 50 ms, processing 300 ms
+    # queued 150 ms, processing 900 ms: long enough to see every phase on a loaded machine
+    sandbox.admin("POST", "config", json={"speed": 0.3})
     person = fully_known(sandbox)
     accepted = thehog_http.post(
         "/api/enrichments",
