@@ -155,3 +155,17 @@ def test_cli_exports_truth(tmp_path: Path) -> None:
 def test_cli_rejects_malformed_fault_spec() -> None:
     with pytest.raises(SystemExit):
         main(["sandbox", "--fault", "lemlist"])
+
+
+def test_demo_makes_one_enrichment_per_provider_over_http(capsys: pytest.CaptureFixture[str]) -> None:
+    """`make run` (for now): every provider answers with a found contact and credits are charged."""
+    from enrich_pipeline.sandbox.demo import run_demo
+
+    assert run_demo() == 0
+    out = capsys.readouterr().out
+    assert "== lemlist POST /enrich" in out and "== lemlist GET /enrich/{id} -> HTTP 200" in out
+    assert '"enrichmentStatus": "done"' in out
+    assert "== enrich.so POST /email-finder" in out and '"found": true' in out
+    assert "== The Hog POST /api/enrichments" in out and "-> HTTP 200" in out
+    charged = json.loads(out.split("credits charged by the sandbox: ")[1].splitlines()[0])
+    assert set(charged) == {"lemlist", "enrichso", "thehog"} and all(v > 0 for v in charged.values())
