@@ -3,6 +3,7 @@ becomes, whichever wire format it came in."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -180,3 +181,28 @@ class Submission(_Model):
     error: str | None = None
     submitted_at: datetime = Field(default_factory=utc_now)
     raw: dict[str, Any] = Field(default_factory=dict)
+
+
+class Outcome(StrEnum):
+    """How one provider attempt ended. Each is recorded differently; only NOT_FOUND moves a person
+    on to the next provider by default (a failure, a pending job or an unknown submit may still be
+    answered, and then both providers would be paid)."""
+
+    FOUND = "found"
+    NOT_FOUND = "not_found"
+    FAILED = "failed"
+    PENDING = "pending"  # the job is still running (also: a poll that timed out)
+    UNKNOWN = "unknown"  # the submit may have been accepted; reconcile, do not repeat
+    REFUSED = "refused"  # the provider refused it (or could not serve it); nothing was charged
+    SKIPPED_BUDGET = "skipped_budget"
+    SKIPPED_SUPPRESSED = "skipped_suppressed"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One provider attempt for one person, as a partition reports it."""
+
+    result: EnrichmentResult
+    fields: frozenset[WantedField]
+    outcome: Outcome
+    from_cache: bool = False

@@ -32,8 +32,8 @@ class SlidingWindowPacer:
         limit: int,
         window_s: float,
         *,
-        margin: float = 0.02,
-        margin_s: float = 0.01,
+        margin: float = 0.03,
+        margin_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:

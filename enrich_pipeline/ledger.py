@@ -1,0 +1,348 @@
+"""The ledger: a durable record of every submission, provider job and raw answer (SQLite, WAL).
+
+Why it comes first: a submission is written before the HTTP call and completed with the provider's
+reference right after; every answer (with its raw payload) is written before any table is built from
+it. So a run killed at any instant can be resumed: open jobs are polled again instead of being
+resubmitted, a submit whose outcome is unknown is reconciled instead of repeated, and nothing paid
+for is lost. The interface is small on purpose so that Postgres can hold it when runs spread over
+many machines.
+
+States of a submission row (one row per person and provider attempt):
+  intent     written before the HTTP call
+  submitted  the provider accepted it; `submissions_json` holds what a poll needs
+  refused    the provider (or the client, for missing inputs) refused it; nothing was charged
+  unknown    the call failed after it may have reached the provider: do not resubmit blindly
+  completed  every job of it reached a terminal answer; its results are in `results`
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from enrich_pipeline.model import (
+    EnrichmentRequest,
+    EnrichmentResult,
+    RecordStatus,
+    Submission,
+    WantedField,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    id INTEGER PRIMARY KEY,
+    provider TEXT NOT NULL,
+    person_key TEXT NOT NULL,
+    day TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    request_json TEXT NOT NULL,
+    state TEXT NOT NULL,
+    provider_refs TEXT,
+    submissions_json TEXT,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    submitted_at TEXT,
+    completed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS submissions_by_provider_day ON submissions (provider, day, state);
+CREATE INDEX IF NOT EXISTS submissions_by_person ON submissions (provider, person_key);
+CREATE TABLE IF NOT EXISTS results (
+    id INTEGER PRIMARY KEY,
+    submission_id INTEGER NOT NULL REFERENCES submissions (id),
+    provider TEXT NOT NULL,
+    person_key TEXT NOT NULL,
+    day TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    record_status TEXT NOT NULL,
+    cost_credits INTEGER,
+    fetched_at TEXT NOT NULL,
+    result_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS results_by_person ON results (provider, person_key, fetched_at);
+CREATE INDEX IF NOT EXISTS results_by_day ON results (day, provider);
+"""
+
+ANSWERED = (RecordStatus.FOUND.value, RecordStatus.NOT_FOUND.value)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _fields_json(fields: Iterable[WantedField]) -> str:
+    return json.dumps(sorted(f.value for f in fields))
+
+
+@dataclass(frozen=True)
+class OpenSubmission:
+    """A person's accepted attempt whose jobs have not all answered yet."""
+
+    id: int
+    request: EnrichmentRequest
+    submissions: tuple[Submission, ...]
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: int
+    request: EnrichmentRequest
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    submission_id: int
+    day: str
+    fields: frozenset[WantedField]
+    result: EnrichmentResult
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process kill
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- writing, in the order a run does it -------------------------------------------------
+
+    def record_intents(
+        self, provider: str, day: str, requests: Sequence[EnrichmentRequest]
+    ) -> list[Intent]:
+        """Before the HTTP call: one `intent` row per person."""
+        now = _now()
+        intents: list[Intent] = []
+        with self._tx() as db:
+            for request in requests:
+                cursor = db.execute(
+                    "INSERT INTO submissions (provider, person_key, day, fields, request_json, "
+                    "state, created_at) VALUES (?, ?, ?, ?, ?, 'intent', ?)",
+                    (
+                        provider,
+                        request.person_key,
+                        day,
+                        _fields_json(request.fields),
+                        request.model_dump_json(),
+                        now,
+                    ),
+                )
+                intents.append(Intent(int(cursor.lastrowid or 0), request))
+        return intents
+
+    def record_submitted(
+        self, intents: Sequence[Intent], submissions: Sequence[Submission]
+    ) -> None:
+        """Right after the HTTP call: attach each person's Submission(s) to their intent."""
+        by_person: dict[str, list[Submission]] = {}
+        for submission in submissions:
+            by_person.setdefault(submission.person_key, []).append(submission)
+        now = _now()
+        with self._tx() as db:
+            for intent in intents:
+                mine = by_person.get(intent.request.person_key, [])
+                if not mine:
+                    continue
+                accepted = [s for s in mine if s.provider_ref and s.error is None]
+                state = "submitted" if accepted else "refused"
+                error = "; ".join(s.error for s in mine if s.error) or None
+                db.execute(
+                    "UPDATE submissions SET state = ?, provider_refs = ?, submissions_json = ?, "
+                    "error = ?, submitted_at = ? WHERE id = ? AND state = 'intent'",
+                    (
+                        state,
+                        json.dumps(sorted({s.provider_ref for s in accepted if s.provider_ref})),
+                        json.dumps([s.model_dump(mode="json") for s in mine]),
+                        error,
+                        now,
+                        intent.id,
+                    ),
+                )
+
+    def mark(self, intents: Sequence[Intent], state: str, reason: str) -> None:
+        """Intents whose call failed: `unknown` (may have been accepted) or `refused` (was not)."""
+        assert state in ("unknown", "refused")
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE submissions SET state = ?, error = ? WHERE id = ? AND state = 'intent'",
+                [(state, reason, intent.id) for intent in intents],
+            )
+
+    def record_results(self, submission_id: int, results: Sequence[EnrichmentResult]) -> None:
+        """Store answers (raw payload included) and complete the attempt once none is pending."""
+        answered = [r for r in results if r.record_status is not RecordStatus.PENDING]
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT provider, person_key, day, fields FROM submissions WHERE id = ?",
+                (submission_id,),
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"no submission {submission_id} in the ledger {self.path}")
+            provider, person, day, fields = row
+            for result in answered:
+                db.execute(
+                    "INSERT INTO results (submission_id, provider, person_key, day, fields, "
+                    "record_status, cost_credits, fetched_at, result_json) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        submission_id,
+                        provider,
+                        person,
+                        day,
+                        fields,
+                        result.record_status.value,
+                        result.cost_credits,
+                        result.fetched_at.isoformat(),
+                        result.model_dump_json(),
+                    ),
+                )
+            if results and len(answered) == len(results):
+                db.execute(
+                    "UPDATE submissions SET state = 'completed', completed_at = ? WHERE id = ?",
+                    (_now(), submission_id),
+                )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def open_submissions(self, provider: str, day: str) -> list[OpenSubmission]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, request_json, submissions_json FROM submissions "
+                "WHERE provider = ? AND day = ? AND state = 'submitted' ORDER BY id",
+                (provider, day),
+            ).fetchall()
+        return [
+            OpenSubmission(
+                row[0],
+                EnrichmentRequest.model_validate_json(row[1]),
+                tuple(Submission.model_validate(s) for s in json.loads(row[2] or "[]")),
+            )
+            for row in rows
+        ]
+
+    def refusal(self, provider: str, day: str, person_key: str) -> str | None:
+        """Why this provider refused the person on `day` (nothing charged), if it did."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT error FROM submissions WHERE provider = ? AND day = ? AND person_key = ? "
+                "AND state = 'refused' ORDER BY id DESC LIMIT 1",
+                (provider, day, person_key),
+            ).fetchone()
+        return (row[0] or "refused") if row else None
+
+    def unknown_attempts(self, provider: str, day: str) -> dict[str, str]:
+        """person_key -> reason, for calls that may have been accepted (to reconcile, not repeat)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT person_key, error FROM submissions WHERE provider = ? AND day = ? "
+                "AND state = 'unknown' ORDER BY id",
+                (provider, day),
+            ).fetchall()
+        return {person: error or "outcome unknown" for person, error in rows}
+
+    def fresh_answers(
+        self,
+        provider: str,
+        requests: Sequence[EnrichmentRequest],
+        *,
+        ttl: timedelta,
+        now: datetime | None = None,
+    ) -> dict[str, list[EnrichmentResult]]:
+        """Answers this provider gave within `ttl` covering every field now wanted (cache hits)."""
+        since = ((now or datetime.now(UTC)) - ttl).isoformat()
+        wanted = {r.person_key: {f.value for f in r.fields} for r in requests}
+        hits: dict[str, list[EnrichmentResult]] = {}
+        with self._lock:
+            for chunk_start in range(0, len(requests), 500):
+                keys = [r.person_key for r in requests[chunk_start : chunk_start + 500]]
+                marks = ",".join("?" * len(keys))
+                rows = self._db.execute(
+                    f"SELECT person_key, submission_id, fields, result_json FROM results "
+                    f"WHERE provider = ? AND person_key IN ({marks}) AND fetched_at >= ? "
+                    f"AND record_status IN ('found', 'not_found') ORDER BY fetched_at DESC, id DESC",
+                    (provider, *keys, since),
+                ).fetchall()
+                chosen: dict[str, int] = {}
+                for person, submission_id, fields, result_json in rows:
+                    if not wanted[person] <= set(json.loads(fields)):
+                        continue
+                    if chosen.setdefault(person, submission_id) != submission_id:
+                        continue  # only the newest covering attempt
+                    hits.setdefault(person, []).append(
+                        EnrichmentResult.model_validate_json(result_json)
+                    )
+        return hits
+
+    def results(self, *, day: str | None = None, provider: str | None = None) -> list[StoredResult]:
+        """Every stored answer (optionally of one day / provider): rebuilds need nothing else."""
+        clauses, params = [], []
+        if day is not None:
+            clauses.append("day = ?")
+            params.append(day)
+        if provider is not None:
+            clauses.append("provider = ?")
+            params.append(provider)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT submission_id, day, fields, result_json FROM results {where} ORDER BY id",
+                params,
+            ).fetchall()
+        return [
+            StoredResult(
+                sid,
+                row_day,
+                frozenset(WantedField(f) for f in json.loads(fields)),
+                EnrichmentResult.model_validate_json(result_json),
+            )
+            for sid, row_day, fields, result_json in rows
+        ]
+
+    def counts(self) -> dict[str, int]:
+        """Rows per submission state plus results: for summaries and tests."""
+        with self._lock:
+            states = dict(
+                self._db.execute(
+                    "SELECT state, COUNT(*) FROM submissions GROUP BY state"
+                ).fetchall()
+            )
+            states["results"] = self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+        return states
+
+    def credits_spent(self, *, day: str | None = None, provider: str | None = None) -> int:
+        clauses, params = ["1 = 1"], []
+        if day is not None:
+            clauses.append("day = ?")
+            params.append(day)
+        if provider is not None:
+            clauses.append("provider = ?")
+            params.append(provider)
+        with self._lock:
+            value = self._db.execute(
+                f"SELECT COALESCE(SUM(cost_credits), 0) FROM results WHERE {' AND '.join(clauses)}",
+                params,
+            ).fetchone()[0]
+        return int(value)

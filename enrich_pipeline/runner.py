@@ -1,0 +1,217 @@
+"""One provider, one day partition: cache, resume, submit (ledger first), collect, record.
+
+Plain Python so it can be tested and driven without Dagster; the enrichment assets are a thin shell
+around `run_provider`. The order of operations is what makes a killed run safe to resume:
+
+1. answers this provider gave within the freshness TTL are reused (no request at all);
+2. attempts already accepted for this day are polled again, never resubmitted;
+3. attempts whose submit outcome is unknown are reported, not repeated (a blind retry could pay
+   twice); The Hog is the exception because its submits carry an idempotency key;
+4. new people are written to the ledger as intents *before* each HTTP call and completed with the
+   provider's reference right after;
+5. every answer, raw payload included, is written to the ledger before anything else is built.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+from enrich_pipeline.ledger import Intent, Ledger
+from enrich_pipeline.model import (
+    Attempt,
+    EnrichmentRequest,
+    EnrichmentResult,
+    Outcome,
+    RecordStatus,
+    Submission,
+    WantedField,
+)
+from enrich_pipeline.providers.errors import (
+    AuthenticationError,
+    CreditsExhaustedError,
+    ProviderError,
+    SubmitOutcomeUnknownError,
+)
+from enrich_pipeline.providers.polling import PollProgress
+
+log = logging.getLogger("enrich_pipeline.runner")
+
+IDEMPOTENT_SUBMITS = frozenset({"thehog"})  # Idempotency-Key: resubmitting returns the same job
+
+
+class EnrichmentClient(Protocol):
+    def submit(self, requests: Sequence[EnrichmentRequest]) -> list[Submission]: ...
+
+    def collect(self, submissions: Sequence[Submission], **kw: Any) -> list[EnrichmentResult]: ...
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    ttl: timedelta = timedelta(days=30)
+    batch_max: int = 100
+    poll_interval_s: float | None = None  # None: the client's default for its provider
+    poll_timeout_s: float | None = None
+
+
+@dataclass
+class ProviderRun:
+    provider: str
+    day: str
+    attempts: list[Attempt] = field(default_factory=list)
+    new_submissions: int = 0
+    cache_hits: int = 0
+    resumed: int = 0
+    stopped: str | None = None  # why submitting stopped early (credits, unknown outcome)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for a in self.attempts if a.outcome is outcome)
+
+    @property
+    def credits_spent(self) -> int:
+        return sum(a.result.cost_credits or 0 for a in self.attempts if not a.from_cache)
+
+
+def outcome_of(result: EnrichmentResult) -> Outcome:
+    return {
+        RecordStatus.FOUND: Outcome.FOUND,
+        RecordStatus.NOT_FOUND: Outcome.NOT_FOUND,
+        RecordStatus.FAILED: Outcome.FAILED,
+        RecordStatus.PENDING: Outcome.PENDING,
+    }[result.record_status]
+
+
+def _placeholder(provider: str, request: EnrichmentRequest, reason: str) -> EnrichmentResult:
+    return EnrichmentResult(
+        person_key=request.person_key,
+        provider=provider,
+        request_correlation=request.correlation,
+        record_status=RecordStatus.PENDING,
+        reason=reason,
+    )
+
+
+def run_provider(
+    provider: str,
+    client: EnrichmentClient,
+    ledger: Ledger,
+    day: str,
+    requests: Sequence[EnrichmentRequest],
+    settings: RunSettings,
+    *,
+    on_progress: Callable[[PollProgress], None] | None = None,
+) -> ProviderRun:
+    run = ProviderRun(provider, day)
+    cached = ledger.fresh_answers(provider, requests, ttl=settings.ttl)
+    run.cache_hits = len(cached)
+    open_before = {o.request.person_key for o in ledger.open_submissions(provider, day)}
+    unknown = ledger.unknown_attempts(provider, day)
+    if provider in IDEMPOTENT_SUBMITS:
+        unknown = {}  # resubmitting returns the job the lost answer belonged to
+    run.resumed = len(open_before & {r.person_key for r in requests})
+    fresh = [
+        r
+        for r in requests
+        if r.person_key not in cached
+        and r.person_key not in open_before
+        and r.person_key not in unknown
+    ]
+    _submit(run, client, ledger, fresh, settings)
+    results = _collect(run, client, ledger, settings, on_progress)
+    unknown = ledger.unknown_attempts(provider, day)  # including this run's lost submits
+
+    for request in requests:
+        key = request.person_key
+        if key in cached:
+            for result in cached[key]:
+                run.attempts.append(Attempt(result, request.fields, outcome_of(result), True))
+        elif key in results:
+            for result in results[key]:
+                run.attempts.append(Attempt(result, request.fields, outcome_of(result)))
+        elif key in unknown:
+            reason = f"submit outcome unknown, not resubmitted: {unknown[key]}"
+            run.attempts.append(
+                Attempt(_placeholder(provider, request, reason), request.fields, Outcome.UNKNOWN)
+            )
+        else:
+            refusal = ledger.refusal(provider, day, key)
+            outcome = Outcome.REFUSED if refusal else Outcome.PENDING
+            reason = refusal or "not submitted"
+            if run.stopped and not refusal:
+                outcome, reason = Outcome.SKIPPED_BUDGET, f"not submitted: {run.stopped}"
+            run.attempts.append(
+                Attempt(_placeholder(provider, request, reason), request.fields, outcome)
+            )
+    return run
+
+
+def _submit(
+    run: ProviderRun,
+    client: EnrichmentClient,
+    ledger: Ledger,
+    fresh: Sequence[EnrichmentRequest],
+    settings: RunSettings,
+) -> None:
+    for start in range(0, len(fresh), settings.batch_max):
+        chunk = list(fresh[start : start + settings.batch_max])
+        intents = ledger.record_intents(run.provider, run.day, chunk)
+        try:
+            submissions = client.submit(chunk)
+        except ProviderError as exc:
+            _record_failed_chunk(run, ledger, intents, exc)
+            if isinstance(exc, AuthenticationError):
+                raise
+            return
+        ledger.record_submitted(intents, submissions)
+        run.new_submissions += sum(1 for s in submissions if s.provider_ref and not s.error)
+
+
+def _record_failed_chunk(
+    run: ProviderRun, ledger: Ledger, intents: Sequence[Intent], exc: ProviderError
+) -> None:
+    accepted: list[Submission] = list(getattr(exc, "accepted_submissions", []) or [])
+    ledger.record_submitted(intents, accepted)  # paid for: they will be polled
+    run.new_submissions += len(accepted)
+    done = {s.person_key for s in accepted}
+    rest = [i for i in intents if i.request.person_key not in done]
+    if isinstance(exc, SubmitOutcomeUnknownError):
+        ledger.mark(rest, "unknown", str(exc))
+        run.stopped = "a submit's outcome is unknown; stopped submitting to avoid paying twice"
+    elif isinstance(exc, CreditsExhaustedError):
+        ledger.mark(rest, "refused", str(exc))
+        run.stopped = "credits exhausted (402): top up to enrich the rest"
+    else:
+        ledger.mark(rest, "refused", str(exc))
+        run.stopped = f"{type(exc).__name__}: {exc.message}"
+    log.warning("%s %s: %s", run.provider, run.day, run.stopped)
+
+
+def _collect(
+    run: ProviderRun,
+    client: EnrichmentClient,
+    ledger: Ledger,
+    settings: RunSettings,
+    on_progress: Callable[[PollProgress], None] | None,
+) -> dict[str, list[EnrichmentResult]]:
+    """Poll every open attempt of the day; answers go to the ledger before anything else."""
+    open_now = ledger.open_submissions(run.provider, run.day)
+    submissions = [s for o in open_now for s in o.submissions]
+    if not submissions:
+        return {}
+    kwargs: dict[str, Any] = {"on_progress": on_progress}
+    if settings.poll_interval_s is not None:
+        kwargs["interval_s"] = settings.poll_interval_s
+    if settings.poll_timeout_s is not None:
+        kwargs["timeout_s"] = settings.poll_timeout_s
+    by_person: dict[str, list[EnrichmentResult]] = {}
+    for result in client.collect(submissions, **kwargs):
+        if result.person_key is not None:
+            by_person.setdefault(result.person_key, []).append(result)
+    for attempt in open_now:
+        mine = by_person.get(attempt.request.person_key, [])
+        ledger.record_results(attempt.id, mine)
+    return by_person
+
