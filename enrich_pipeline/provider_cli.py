@@ -126,7 +126,7 @@ def run_lookup(args: argparse.Namespace) -> int:
     if isinstance(request, str):
         print(f"lookup: {request}", file=sys.stderr)
         return 2
-    resource = provider_resources()[args.provider]
+    resource = provider_resources()[args.provider].process_config_and_initialize()
     client = resource.get_client()
     try:
         records = client.enrich([request], timeout_s=args.timeout)

@@ -26,6 +26,9 @@ class RateLimit:
     bucket: str = "global"
 
 
+_acquire_lock = threading.Lock()  # one lock for every pacer: a multi-bucket stamp is atomic
+
+
 class SlidingWindowPacer:
     def __init__(
         self,
@@ -33,7 +36,7 @@ class SlidingWindowPacer:
         window_s: float,
         *,
         margin: float = 0.03,
-        margin_s: float = 0.0,
+        margin_s: float = 0.005,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -41,32 +44,46 @@ class SlidingWindowPacer:
         self.window_s = window_s * (1 + margin) + margin_s
         self._sent: deque[float] = deque()
         self._blocked_until = 0.0
-        self._lock = threading.Lock()
         self._clock = clock
         self._sleep = sleep
 
+    def wait_needed(self, now: float) -> float:
+        """Seconds until one more request fits (0: it fits now). Caller holds `_acquire_lock`."""
+        while self._sent and self._sent[0] <= now - self.window_s:
+            self._sent.popleft()
+        full = self._sent[0] + self.window_s - now if len(self._sent) >= self.limit else 0.0
+        return max(self._blocked_until - now, full, 0.0)
+
     def acquire(self) -> float:
         """Block until one more request fits in the window; returns the seconds waited."""
-        waited = 0.0
-        while True:
-            with self._lock:
-                now = self._clock()
-                while self._sent and self._sent[0] <= now - self.window_s:
-                    self._sent.popleft()
-                if now >= self._blocked_until and len(self._sent) < self.limit:
-                    self._sent.append(now)
-                    return waited
-                wait = max(
-                    self._blocked_until - now,
-                    self._sent[0] + self.window_s - now if len(self._sent) >= self.limit else 0.0,
-                )
-            self._sleep(max(wait, 0.0))
-            waited += max(wait, 0.0)
+        return acquire_all([self])
 
     def hold(self, seconds: float) -> None:
         """After a 429, make every caller of this pacer wait `seconds` (the Retry-After)."""
-        with self._lock:
+        with _acquire_lock:
             self._blocked_until = max(self._blocked_until, self._clock() + seconds)
+
+
+def acquire_all(pacers: list[SlidingWindowPacer]) -> float:
+    """Wait until every pacer has room, then stamp them all at once; returns the seconds waited.
+
+    Stamping one pacer and then waiting on the next would leave the first with a stale timestamp,
+    and a burst right after the wait could cross its window.
+    """
+    if not pacers:
+        return 0.0
+    clock, sleep = pacers[0]._clock, pacers[0]._sleep
+    waited = 0.0
+    while True:
+        with _acquire_lock:
+            now = clock()
+            wait = max(p.wait_needed(now) for p in pacers)
+            if wait <= 0:
+                for pacer in pacers:
+                    pacer._sent.append(now)
+                return waited
+        sleep(wait)
+        waited += wait
 
 
 _registry: dict[tuple[str, str, str], SlidingWindowPacer] = {}

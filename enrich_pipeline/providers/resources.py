@@ -31,18 +31,30 @@ class _ProviderResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     def uses_sandbox(self) -> bool:
         raise NotImplementedError
 
+    def _secret(self, value: str | None) -> str | None:
+        """The credential's value. An EnvVar still unresolved here would be the variable's *name*:
+        refuse it rather than send the name as a key."""
+        if isinstance(value, dg.EnvVar):
+            raise RuntimeError(
+                f"{type(self).__name__} is not initialised: Dagster resolves EnvVar when it builds "
+                "resources; outside Dagster call .process_config_and_initialize() first"
+            )
+        return value or None
+
 
 class LemlistResource(_ProviderResource):
-    api_key: str | None = Field(default=None, description="lemlist API key (LEMLIST_API_KEY).")
+    api_key: str | None = Field(
+        default=None, repr=False, description="lemlist API key (LEMLIST_API_KEY)."
+    )
 
     @property
     def uses_sandbox(self) -> bool:
-        return not self.api_key
+        return not self._secret(self.api_key)
 
     def get_client(self) -> LemlistClient:
-        if self.api_key:
+        if api_key := self._secret(self.api_key):
             kwargs = {"base_url": self.base_url} if self.base_url else {}
-            return LemlistClient.create(self.api_key, timeout_s=self.timeout_s, **kwargs)
+            return LemlistClient.create(api_key, timeout_s=self.timeout_s, **kwargs)
         endpoint = sandbox_endpoint()
         announce_sandbox("lemlist", "LEMLIST_API_KEY", endpoint)
         return LemlistClient.create(
@@ -54,16 +66,18 @@ class LemlistResource(_ProviderResource):
 
 
 class EnrichsoResource(_ProviderResource):
-    api_key: str | None = Field(default=None, description="enrich.so API key (ENRICHSO_API_KEY).")
+    api_key: str | None = Field(
+        default=None, repr=False, description="enrich.so API key (ENRICHSO_API_KEY)."
+    )
 
     @property
     def uses_sandbox(self) -> bool:
-        return not self.api_key
+        return not self._secret(self.api_key)
 
     def get_client(self) -> EnrichsoClient:
-        if self.api_key:
+        if api_key := self._secret(self.api_key):
             kwargs = {"base_url": self.base_url} if self.base_url else {}
-            return EnrichsoClient.create(self.api_key, timeout_s=self.timeout_s, **kwargs)
+            return EnrichsoClient.create(api_key, timeout_s=self.timeout_s, **kwargs)
         endpoint = sandbox_endpoint()
         announce_sandbox("enrichso", "ENRICHSO_API_KEY", endpoint)
         return EnrichsoClient.create(
@@ -76,22 +90,21 @@ class EnrichsoResource(_ProviderResource):
 
 class ThehogResource(_ProviderResource):
     access_key: str | None = Field(
-        default=None, description="The Hog access key (THEHOG_ACCESS_KEY)."
+        default=None, repr=False, description="The Hog access key (THEHOG_ACCESS_KEY)."
     )
     secret_key: str | None = Field(
-        default=None, description="The Hog secret key (THEHOG_SECRET_KEY)."
+        default=None, repr=False, description="The Hog secret key (THEHOG_SECRET_KEY)."
     )
 
     @property
     def uses_sandbox(self) -> bool:
-        return not (self.access_key and self.secret_key)
+        return not (self._secret(self.access_key) and self._secret(self.secret_key))
 
     def get_client(self) -> ThehogClient:
-        if self.access_key and self.secret_key:
+        access_key, secret_key = self._secret(self.access_key), self._secret(self.secret_key)
+        if access_key and secret_key:
             kwargs = {"base_url": self.base_url} if self.base_url else {}
-            return ThehogClient.create(
-                self.access_key, self.secret_key, timeout_s=self.timeout_s, **kwargs
-            )
+            return ThehogClient.create(access_key, secret_key, timeout_s=self.timeout_s, **kwargs)
         endpoint = sandbox_endpoint()
         announce_sandbox("thehog", "THEHOG_ACCESS_KEY/THEHOG_SECRET_KEY", endpoint)
         return ThehogClient.create(

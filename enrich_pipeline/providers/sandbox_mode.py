@@ -68,3 +68,11 @@ def announce_sandbox(provider: str, env_vars: str, endpoint: SandboxEndpoint) ->
         endpoint.base_url(provider),
         env_vars,
     )
+
+
+def forget_sandbox_endpoint() -> None:
+    """Drop the cached endpoint (tests that point ENRICH_SANDBOX_URL at their own sandbox)."""
+    global _endpoint
+    with _lock:
+        _endpoint = None
+        _announced.clear()

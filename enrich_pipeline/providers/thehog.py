@@ -1217,8 +1217,17 @@ def _item_record(
         return data_record(ctx, data, raw)
     if status in ("failed", "failure", "error") or error:
         message = _error_message(error) or job_error or f"item {status or 'failed'}"
+        if _identity_unknown(error, message):
+            # The Hog answered: it does not know this person. That is a clear "not found" (the next
+            # provider may try), not a failure to hold the person back for.
+            return _record(ctx, raw, record_status=RecordStatus.NOT_FOUND, reason=message)
         return data_record(ctx, data, raw, error=message)
     return unexpected_result(raw, f"item status {item.get('status')!r}", ctx)
+
+
+def _identity_unknown(error: Any, message: str) -> bool:
+    code = error.get("code") if isinstance(error, dict) else None
+    return code == "identity_not_resolved" or "could not resolve" in message.lower()
 
 
 def _note_unknown_status(status: str) -> None:

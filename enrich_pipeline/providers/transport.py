@@ -37,7 +37,12 @@ from enrich_pipeline.providers.errors import (
     RateLimitedError,
     SubmitOutcomeUnknownError,
 )
-from enrich_pipeline.providers.pacing import RateLimit, SlidingWindowPacer, shared_pacer
+from enrich_pipeline.providers.pacing import (
+    RateLimit,
+    SlidingWindowPacer,
+    acquire_all,
+    shared_pacer,
+)
 
 log = logging.getLogger("enrich_pipeline.providers")
 
@@ -191,8 +196,7 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
-            for pacer in pacers:
-                self.stats["paced_s"] += pacer.acquire()
+            self.stats["paced_s"] += acquire_all(pacers)
             self.stats["requests"] += 1
             try:
                 response = self.client.request(

@@ -8,7 +8,7 @@ import time
 from enrich_pipeline.providers.lemlist import LemlistClient
 from enrich_pipeline.sandbox.server import SandboxServer
 
-SPEED = 0.1  # lemlist's 20 requests / 2 s becomes 20 / 200 ms: 100 requests a second allowed
+SPEED = 0.2  # lemlist's 20 requests / 2 s becomes 20 / 400 ms: 50 requests a second allowed
 
 
 def test_several_hundred_requests_at_the_limit_meet_no_429_and_use_90_percent_of_the_rate(
@@ -18,7 +18,7 @@ def test_several_hundred_requests_at_the_limit_meet_no_429_and_use_90_percent_of
     client = LemlistClient.create(
         sandbox.state.config.lemlist_api_key, base_url=sandbox.base_url("lemlist"), speed=SPEED
     )
-    requests, limit, window_s = 250, 20, 2.0 * SPEED
+    requests, limit, window_s = 200, 20, 2.0 * SPEED
     started = time.monotonic()
     for _ in range(requests):
         assert client.credits_remaining() == 100_000

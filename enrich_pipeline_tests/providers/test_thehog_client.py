@@ -330,10 +330,11 @@ def test_per_item_errors_are_kept_item_by_item(
         by_email(other),
     ]
     records = client.enrich(requests)
+    # an identity The Hog cannot resolve is a clear "not found" for that person, item by item
     assert [r.record_status for r in records] == [
         RecordStatus.FOUND,
-        RecordStatus.FAILED,
-        RecordStatus.FAILED,
+        RecordStatus.NOT_FOUND,
+        RecordStatus.NOT_FOUND,
         RecordStatus.FOUND,
     ]
     assert records[1].reason == "Could not resolve this identity (identity_not_resolved)"

@@ -178,7 +178,8 @@ def test_completed_poll_example_item_by_item() -> None:
     assert tomas.email is None and tomas.email_status is None
     assert tomas.raw["item"] == EXAMPLE_COMPLETED_POLL["result"]["items"][1]
 
-    assert ghost.record_status is RecordStatus.FAILED
+    # "Could not resolve this identity": The Hog does not know this person, a clear not found
+    assert ghost.record_status is RecordStatus.NOT_FOUND
     assert ghost.reason == "Could not resolve this identity"
     assert ghost.person_key is None
     assert ghost.request_correlation == '{"github_username":"no-such-user-0000"}'
@@ -250,7 +251,7 @@ def test_failed_batch_still_reads_its_items() -> None:
         "error": {"message": "No identifier could be resolved", "code": "all_items_failed"},
     }
     [record] = flatten(body)
-    assert record.record_status is RecordStatus.FAILED
+    assert record.record_status is RecordStatus.NOT_FOUND  # the item says who was not known
     assert record.reason == "Could not resolve this identity"
 
 
@@ -285,7 +286,7 @@ def test_result_as_a_list_and_items_at_the_top_level() -> None:
         assert [r.record_status for r in records] == [
             RecordStatus.FOUND,
             RecordStatus.NOT_FOUND,
-            RecordStatus.FAILED,
+            RecordStatus.NOT_FOUND,
         ]
 
 
@@ -305,7 +306,7 @@ def test_bare_list_of_operations() -> None:
         ("op_B", RecordStatus.FOUND),
         (OP, RecordStatus.FOUND),
         (OP, RecordStatus.NOT_FOUND),
-        (OP, RecordStatus.FAILED),
+        (OP, RecordStatus.NOT_FOUND),
     ]
     # A queued operation in a list does not say whose it is: one anonymous pending record.
     assert records[0].person_key is None
@@ -354,7 +355,7 @@ def test_legacy_inline_200_body() -> None:
     # The call's cost covers two people: not one person's cost.
     assert (lina.cost_credits, lina.cost_basis) == (None, CostBasis.UNKNOWN)
     assert lina.raw["meta"]["cost"] == {"estimated": 16, "actual": 7}
-    assert missing.record_status is RecordStatus.FAILED
+    assert missing.record_status is RecordStatus.NOT_FOUND  # "Could not resolve this identity"
     assert missing.request_correlation == '{"id":"p_404"}'
 
 
@@ -594,7 +595,7 @@ def test_odd_elements_of_a_list_do_not_lose_the_others() -> None:
     assert [r.record_status for r in records] == [
         RecordStatus.FOUND,
         RecordStatus.NOT_FOUND,
-        RecordStatus.FAILED,
+        RecordStatus.NOT_FOUND,
         RecordStatus.FAILED,
         RecordStatus.FAILED,
         RecordStatus.PENDING,
