@@ -9,7 +9,7 @@ STAMP := $(VENV)/.synced
 PORT ?= 8700
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup run sandbox test lint fmt clean
+.PHONY: setup run demo ui sandbox test lint fmt clean
 
 $(UV):
 	@echo ">> uv not found: installing it into $(UV_TOOL_DIR)/ (one-off)"
@@ -22,9 +22,23 @@ $(STAMP): uv.lock pyproject.toml | $(UV)
 
 setup: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME)
+	@cp -n config/dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
 
+# The main job end to end on the sample data: the sandbox stands in for any provider without a key.
 run: setup
+	$(VENV)/bin/enrich-pipeline run
+
+# One enrichment per provider over HTTP against the sandbox (a smoke test of the emulator).
+demo: setup
 	$(VENV)/bin/enrich-pipeline demo
+
+# The Dagster UI with the sample data; the sandbox runs beside it on $(PORT).
+ui: setup
+	@echo ">> sandbox on http://127.0.0.1:$(PORT), Dagster UI on http://127.0.0.1:3000"
+	ENRICH_SANDBOX_URL=http://127.0.0.1:$(PORT) ENRICH_SANDBOX_SPEED=$${ENRICH_SANDBOX_SPEED:-0.05} \
+	  bash -c 'trap "kill 0" EXIT; \
+	    SANDBOX_SPEED=$$ENRICH_SANDBOX_SPEED $(VENV)/bin/enrich-pipeline sandbox --port $(PORT) & \
+	    $(VENV)/bin/dagster dev -w workspace.yaml -p 3000'
 
 sandbox: setup
 	$(VENV)/bin/enrich-pipeline sandbox --port $(PORT)

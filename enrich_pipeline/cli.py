@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from enrich_pipeline import provider_cli
+from enrich_pipeline import pipeline_cli, provider_cli
 from enrich_pipeline.sandbox.config import SandboxConfig
 from enrich_pipeline.sandbox.faults import FaultRule
 
@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     _sandbox_parser(sub)
     sub.add_parser("demo", help="start the sandbox and run one enrichment per provider over HTTP")
     provider_cli.add_parsers(sub)
+    pipeline_cli.add_parser(sub)
     return parser
 
 
@@ -146,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": _run_demo,
         "flatten": provider_cli.run_flatten,
         "lookup": provider_cli.run_lookup,
+        "run": pipeline_cli.run_pipeline,
     }
     return handlers[args.command](args)
 

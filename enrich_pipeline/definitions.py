@@ -1,6 +1,32 @@
-"""The one Definitions object. The pipeline's assets arrive with the pipeline work; for now it is
-empty but loadable, so `dagster dev` / `dg` and workspace.yaml already point at the right place."""
+"""The one Definitions object: assets, checks, resources, jobs, schedules and sensors."""
+
+from __future__ import annotations
 
 import dagster as dg
 
-defs = dg.Definitions()
+from enrich_pipeline.assets.contacts import build_contacts_asset
+from enrich_pipeline.assets.enrichment import build_enrichment_assets
+from enrich_pipeline.assets.prospects import prospects, raw_prospects
+from enrich_pipeline.assets.store import PipelineStore
+from enrich_pipeline.automation import daily_schedule, enrich_job, new_prospect_files
+from enrich_pipeline.providers.resources import provider_resources
+from enrich_pipeline.settings import Settings, settings
+
+
+def build_definitions(config: Settings | None = None) -> dg.Definitions:
+    config = config or settings()
+    return dg.Definitions(
+        assets=[
+            raw_prospects,
+            prospects,
+            *build_enrichment_assets(config),
+            build_contacts_asset(config),
+        ],
+        resources={"store": PipelineStore.from_settings(), **provider_resources()},
+        jobs=[enrich_job],
+        schedules=[daily_schedule],
+        sensors=[new_prospect_files],
+    )
+
+
+defs = build_definitions()

@@ -12,6 +12,7 @@ States of a submission row (one row per person and provider attempt):
   submitted  the provider accepted it; `submissions_json` holds what a poll needs
   refused    the provider (or the client, for missing inputs) refused it; nothing was charged
   unknown    the call failed after it may have reached the provider: do not resubmit blindly
+  call_failed  the whole call was refused (credits, bad request): nothing charged, retried next run
   completed  every job of it reached a terminal answer; its results are in `results`
 """
 
@@ -183,8 +184,8 @@ class Ledger:
                 )
 
     def mark(self, intents: Sequence[Intent], state: str, reason: str) -> None:
-        """Intents whose call failed: `unknown` (may have been accepted) or `refused` (was not)."""
-        assert state in ("unknown", "refused")
+        """Intents whose call failed: `unknown` (may have been accepted) or `call_failed` (was not)."""
+        assert state in ("unknown", "call_failed")
         with self._tx() as db:
             db.executemany(
                 "UPDATE submissions SET state = ?, error = ? WHERE id = ? AND state = 'intent'",
@@ -225,6 +226,22 @@ class Ledger:
                     (_now(), submission_id),
                 )
 
+    def record_unattributed(
+        self, provider: str, day: str, results: Sequence[EnrichmentResult]
+    ) -> None:
+        """Paid answers the client could not match to any person we sent (e.g. an enrich.so
+        reverse-lookup row whose email is not echoed): kept under their own key, never dropped."""
+        for result in results:
+            key = result.person_key or f"unattributed:{result.provider_ref or 'unknown'}"
+            request = EnrichmentRequest(person_key=key, fields=frozenset())
+            [intent] = self.record_intents(provider, day, [request])
+            with self._tx() as db:
+                db.execute(
+                    "UPDATE submissions SET state = 'submitted', error = ? WHERE id = ?",
+                    ("answer not attributable to a submitted person", intent.id),
+                )
+            self.record_results(intent.id, [result.model_copy(update={"person_key": key})])
+
     # -- reading -------------------------------------------------------------------------------
 
     def open_submissions(self, provider: str, day: str) -> list[OpenSubmission]:
@@ -243,15 +260,25 @@ class Ledger:
             for row in rows
         ]
 
-    def refusal(self, provider: str, day: str, person_key: str) -> str | None:
-        """Why this provider refused the person on `day` (nothing charged), if it did."""
+    def refusals(self, provider: str, day: str) -> dict[str, str]:
+        """person_key -> why this provider refused the person on `day` (nothing was charged)."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT error FROM submissions WHERE provider = ? AND day = ? AND person_key = ? "
-                "AND state = 'refused' ORDER BY id DESC LIMIT 1",
-                (provider, day, person_key),
-            ).fetchone()
-        return (row[0] or "refused") if row else None
+            rows = self._db.execute(
+                "SELECT person_key, error FROM submissions WHERE provider = ? AND day = ? "
+                "AND state = 'refused' ORDER BY id",
+                (provider, day),
+            ).fetchall()
+        return {person: error or "refused" for person, error in rows}
+
+    def call_failures(self, provider: str, day: str) -> dict[str, str]:
+        """person_key -> why the call carrying the person failed (credits, bad request)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT person_key, error FROM submissions WHERE provider = ? AND day = ? "
+                "AND state = 'call_failed' ORDER BY id",
+                (provider, day),
+            ).fetchall()
+        return {person: error or "call failed" for person, error in rows}
 
     def unknown_attempts(self, provider: str, day: str) -> dict[str, str]:
         """person_key -> reason, for calls that may have been accepted (to reconcile, not repeat)."""

@@ -28,7 +28,6 @@ from enrich_pipeline.model import (
     Outcome,
     RecordStatus,
     Submission,
-    WantedField,
 )
 from enrich_pipeline.providers.errors import (
     AuthenticationError,
@@ -112,16 +111,20 @@ def run_provider(
     if provider in IDEMPOTENT_SUBMITS:
         unknown = {}  # resubmitting returns the job the lost answer belonged to
     run.resumed = len(open_before & {r.person_key for r in requests})
+    refused_before = ledger.refusals(provider, day)  # the provider said no to this person today
     fresh = [
         r
         for r in requests
         if r.person_key not in cached
         and r.person_key not in open_before
         and r.person_key not in unknown
+        and r.person_key not in refused_before
     ]
     _submit(run, client, ledger, fresh, settings)
     results = _collect(run, client, ledger, settings, on_progress)
     unknown = ledger.unknown_attempts(provider, day)  # including this run's lost submits
+    refused = ledger.refusals(provider, day)
+    call_failed = ledger.call_failures(provider, day) if run.stopped else {}
 
     for request in requests:
         key = request.person_key
@@ -136,15 +139,14 @@ def run_provider(
             run.attempts.append(
                 Attempt(_placeholder(provider, request, reason), request.fields, Outcome.UNKNOWN)
             )
+        elif key in refused:
+            attempt = _placeholder(provider, request, f"refused: {refused[key]}")
+            run.attempts.append(Attempt(attempt, request.fields, Outcome.REFUSED))
         else:
-            refusal = ledger.refusal(provider, day, key)
-            outcome = Outcome.REFUSED if refusal else Outcome.PENDING
-            reason = refusal or "not submitted"
-            if run.stopped and not refusal:
-                outcome, reason = Outcome.SKIPPED_BUDGET, f"not submitted: {run.stopped}"
-            run.attempts.append(
-                Attempt(_placeholder(provider, request, reason), request.fields, outcome)
-            )
+            # Not sent: the provider stopped taking submissions this run (credits, a refused call).
+            why = call_failed.get(key) or run.stopped or "not submitted"
+            attempt = _placeholder(provider, request, f"not submitted: {why}")
+            run.attempts.append(Attempt(attempt, request.fields, Outcome.SKIPPED_BUDGET))
     return run
 
 
@@ -181,10 +183,10 @@ def _record_failed_chunk(
         ledger.mark(rest, "unknown", str(exc))
         run.stopped = "a submit's outcome is unknown; stopped submitting to avoid paying twice"
     elif isinstance(exc, CreditsExhaustedError):
-        ledger.mark(rest, "refused", str(exc))
+        ledger.mark(rest, "call_failed", str(exc))
         run.stopped = "credits exhausted (402): top up to enrich the rest"
     else:
-        ledger.mark(rest, "refused", str(exc))
+        ledger.mark(rest, "call_failed", str(exc))
         run.stopped = f"{type(exc).__name__}: {exc.message}"
     log.warning("%s %s: %s", run.provider, run.day, run.stopped)
 
@@ -207,11 +209,29 @@ def _collect(
     if settings.poll_timeout_s is not None:
         kwargs["timeout_s"] = settings.poll_timeout_s
     by_person: dict[str, list[EnrichmentResult]] = {}
+    anonymous: list[EnrichmentResult] = []
     for result in client.collect(submissions, **kwargs):
-        if result.person_key is not None:
+        if result.person_key is None:
+            anonymous.append(result)
+        else:
             by_person.setdefault(result.person_key, []).append(result)
     for attempt in open_now:
         mine = by_person.get(attempt.request.person_key, [])
         ledger.record_results(attempt.id, mine)
+    asked = {o.request.person_key for o in open_now}
+    stray = [
+        r
+        for key, results in by_person.items()
+        if key not in asked
+        for r in results
+        if r.record_status is not RecordStatus.PENDING
+    ] + [r for r in anonymous if r.record_status is not RecordStatus.PENDING]
+    if stray:
+        ledger.record_unattributed(run.provider, run.day, stray)
+        log.warning(
+            "%s %s: %d paid answers matched nobody sent; kept in the ledger",
+            run.provider,
+            run.day,
+            len(stray),
+        )
     return by_person
-

@@ -157,7 +157,9 @@ def test_cli_rejects_malformed_fault_spec() -> None:
         main(["sandbox", "--fault", "lemlist"])
 
 
-def test_demo_makes_one_enrichment_per_provider_over_http(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_makes_one_enrichment_per_provider_over_http(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """`make run` (for now): every provider answers with a found contact and credits are charged."""
     from enrich_pipeline.sandbox.demo import run_demo
 
@@ -168,4 +170,6 @@ def test_demo_makes_one_enrichment_per_provider_over_http(capsys: pytest.Capture
     assert "== enrich.so POST /email-finder" in out and '"found": true' in out
     assert "== The Hog POST /api/enrichments" in out and "-> HTTP 200" in out
     charged = json.loads(out.split("credits charged by the sandbox: ")[1].splitlines()[0])
-    assert set(charged) == {"lemlist", "enrichso", "thehog"} and all(v > 0 for v in charged.values())
+    assert set(charged) == {"lemlist", "enrichso", "thehog"} and all(
+        v > 0 for v in charged.values()
+    )

@@ -1,0 +1,202 @@
+"""One enrichment asset per provider, made by one factory and chained in the waterfall order."""
+
+from collections.abc import Sequence
+
+import dagster as dg
+import pyarrow as pa
+
+from enrich_pipeline.assets.store import DAILY, PipelineStore, markdown_table
+from enrich_pipeline.flatten import attempts_table
+from enrich_pipeline.model import Attempt, EnrichmentResult, Outcome, WantedField
+from enrich_pipeline.providers.polling import PollProgress
+from enrich_pipeline.runner import ProviderRun, RunSettings, run_provider
+from enrich_pipeline.settings import Settings
+from enrich_pipeline.waterfall import Known, fold_attempts, plan_requests
+
+BATCH_MAX = {"lemlist": 500, "enrichso": 10_000, "thehog": 100}
+TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def attempts_table_name(provider: str) -> str:
+    return f"attempts_{provider}"
+
+
+def known_people(store: PipelineStore, day: str) -> list[Known]:
+    table = store.warehouse().read_partition("prospects", day)
+    if table is None:
+        return []
+    return [
+        Known(
+            person_key=row["person_key"],
+            first_name=row.get("first_name") or None,
+            last_name=row.get("last_name") or None,
+            company_name=row.get("company_name") or None,
+            company_domain=row.get("company_domain") or None,
+            email=row.get("email") or None,
+            linkedin_url=row.get("linkedin_url") or None,
+            job_title=row.get("job_title") or None,
+            correlation=row.get("crm_id") or None,
+        )
+        for row in table.to_pylist()
+    ]
+
+
+def stored_attempts(store: PipelineStore, providers: Sequence[str], day: str) -> list[Attempt]:
+    """Earlier providers' attempts of the day, exactly as their assets recorded them."""
+    attempts: list[Attempt] = []
+    warehouse = store.warehouse()
+    for provider in providers:
+        table = warehouse.read_partition(attempts_table_name(provider), day)
+        if table is None:
+            continue
+        for row in table.select(
+            ["result_json", "fields_requested", "outcome", "from_cache"]
+        ).to_pylist():
+            attempts.append(
+                Attempt(
+                    EnrichmentResult.model_validate_json(row["result_json"]),
+                    frozenset(WantedField(f) for f in row["fields_requested"]),
+                    Outcome(row["outcome"]),
+                    bool(row["from_cache"]),
+                )
+            )
+    return attempts
+
+
+def attempts_partition(run: ProviderRun, day: str) -> pa.Table:
+    """The flat attempts table plus what the next provider in the chain needs to continue."""
+    table = attempts_table(
+        [a.result for a in run.attempts],
+        day=day,
+        cache_hits={
+            a.result.person_key for a in run.attempts if a.from_cache and a.result.person_key
+        },
+    )
+    extra = {
+        "outcome": pa.array([a.outcome.value for a in run.attempts], pa.string()),
+        "fields_requested": pa.array(
+            [sorted(f.value for f in a.fields) for a in run.attempts], pa.list_(pa.string())
+        ),
+        "result_json": pa.array([a.result.model_dump_json() for a in run.attempts], pa.string()),
+    }
+    for name, column in extra.items():
+        table = table.append_column(name, column)
+    return table
+
+
+def run_metadata(
+    run: ProviderRun, planned: int, wanted: frozenset[WantedField]
+) -> dict[str, object]:
+    found = [a for a in run.attempts if a.outcome is Outcome.FOUND]
+    rates = {}
+    for field in sorted(wanted, key=lambda f: f.value):
+        asked = [a for a in run.attempts if field in a.fields]
+        got = [a for a in found if _has(a.result, field)]
+        rates[field.value] = round(len(got) / len(asked), 3) if asked else None
+    preview = [
+        {
+            "person_key": a.result.person_key,
+            "outcome": a.outcome.value,
+            "email": a.result.email,
+            "email_status": a.result.email_status,
+            "phones": len(a.result.phones),
+            "linkedin": bool(a.result.linkedin),
+            "cached": a.from_cache,
+        }
+        for a in run.attempts
+    ]
+    outcomes = {o.value: run.count(o) for o in Outcome if run.count(o)}
+    return {
+        "people_sent": planned,
+        "rows": len(run.attempts),
+        "new_submissions": run.new_submissions,
+        "resumed_jobs": run.resumed,
+        "cache_hits": run.cache_hits,
+        "credits_spent": run.credits_spent,
+        "outcomes": dg.MetadataValue.json(outcomes),
+        "found_rate": dg.MetadataValue.json(rates),
+        "stopped": run.stopped or "",
+        "preview": dg.MetadataValue.md(
+            markdown_table(
+                preview,
+                ["person_key", "outcome", "email", "email_status", "phones", "linkedin", "cached"],
+            )
+        ),
+    }
+
+
+def _has(result: EnrichmentResult, field: WantedField) -> bool:
+    if field is WantedField.EMAIL:
+        return bool(result.email)
+    if field is WantedField.PHONE:
+        return bool(result.phones)
+    if field is WantedField.LINKEDIN:
+        return result.linkedin is not None
+    return result.email_status is not None
+
+
+def build_enrichment_asset(
+    provider: str, earlier: Sequence[str], settings: Settings
+) -> dg.AssetsDefinition:
+    upstream = [dg.AssetKey("prospects")] + [dg.AssetKey(f"{p}_enrichment") for p in earlier[-1:]]
+
+    @dg.asset(
+        name=f"{provider}_enrichment",
+        partitions_def=DAILY,
+        group_name="enrichment",
+        deps=upstream,
+        pool=provider,  # one key is never driven by two runs at once (pool limit in dagster.yaml)
+        retry_policy=TRANSIENT_RETRY,
+        kinds={"python", "parquet"},
+        required_resource_keys={"store", provider},
+        description=(
+            f"People still missing a wanted field that {provider} can produce from what is known so "
+            f"far ({', '.join(earlier) or 'the prospect row'}), sent in batches; one row per person "
+            "and attempt. Answers within the TTL come from the ledger at no cost."
+        ),
+    )
+    def _enrichment(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        day = context.partition_key
+        store: PipelineStore = context.resources.store
+        people = fold_attempts(known_people(store, day), stored_attempts(store, earlier, day))
+        requests = plan_requests(provider, people, settings.wanted_fields)
+        context.log.info("%s %s: %d of %d people to ask", provider, day, len(requests), len(people))
+        client = getattr(context.resources, provider).get_client()
+        ledger = store.ledger()
+
+        def progress(p: PollProgress) -> None:
+            spent = ledger.credits_spent(day=day, provider=provider)
+            context.log.info(
+                "%s %s: %d/%d jobs done, %d credits so far", provider, day, p.done, p.total, spent
+            )
+
+        try:
+            run = run_provider(
+                provider,
+                client,
+                ledger,
+                day,
+                requests,
+                RunSettings(
+                    ttl=settings.ttl,
+                    batch_max=BATCH_MAX[provider],
+                    poll_timeout_s=settings.poll_timeout_s,
+                ),
+                on_progress=progress,
+            )
+        finally:
+            client.close()
+            ledger.close()
+        store.warehouse().write_partition(
+            attempts_table_name(provider), day, attempts_partition(run, day)
+        )
+        return dg.MaterializeResult(
+            metadata=run_metadata(run, len(requests), settings.wanted_fields)
+        )
+
+    return _enrichment
+
+
+def build_enrichment_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    order = settings.provider_order
+    return [build_enrichment_asset(p, order[:i], settings) for i, p in enumerate(order)]

@@ -1,0 +1,54 @@
+"""Shared pieces of the asset layer: the daily partitions and the storage resource."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from enrich_pipeline.ledger import Ledger
+from enrich_pipeline.settings import settings
+from enrich_pipeline.warehouse import Warehouse
+
+# One partition per day folder data/raw/prospects/YYYY-MM-DD/; end_offset=1 so today's folder is
+# a partition as soon as files land in it.
+DAILY = dg.DailyPartitionsDefinition(start_date=settings().first_day, end_offset=1)
+
+
+class PipelineStore(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Where the pipeline keeps things: raw files, the Parquet warehouse and the ledger."""
+
+    raw_dir: str = Field(description="Folder of day folders YYYY-MM-DD/ with prospect files.")
+    warehouse_dir: str = Field(description="Parquet warehouse and enrich.duckdb.")
+    state_dir: str = Field(description="The ledger (SQLite) lives here.")
+
+    @classmethod
+    def from_settings(cls) -> PipelineStore:
+        s = settings()
+        return cls(
+            raw_dir=str(s.raw_dir), warehouse_dir=str(s.warehouse_dir), state_dir=str(s.state_dir)
+        )
+
+    def day_dir(self, day: str) -> Path:
+        return Path(self.raw_dir) / day
+
+    def warehouse(self) -> Warehouse:
+        return Warehouse(Path(self.warehouse_dir))
+
+    def ledger(self) -> Ledger:
+        return Ledger(Path(self.state_dir) / "ledger.sqlite")
+
+
+def markdown_table(rows: list[dict[str, object]], columns: list[str], limit: int = 5) -> str:
+    """A small markdown preview for Dagster metadata (never raw payloads, never secrets)."""
+    if not rows:
+        return "_no rows_"
+
+    def cell(value: object) -> str:
+        text = "" if value is None else str(value)
+        return text.replace("|", "\\|").replace("\n", " ")[:60]
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows[:limit]]
+    return "\n".join(lines)

@@ -1,0 +1,80 @@
+"""Configuration read once: environment variables (ENRICH_*), with sensible defaults.
+
+Every setting is listed in the README's table. Provider keys are NOT here: they are read by the
+provider resources through Dagster's EnvVar only.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+
+from enrich_pipeline.model import PROVIDERS, WantedField
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseModel):
+    raw_dir: Path = PROJECT_ROOT / "data" / "raw" / "prospects"
+    warehouse_dir: Path = PROJECT_ROOT / "data" / "warehouse"
+    state_dir: Path = PROJECT_ROOT / "data" / "state"
+    provider_order: tuple[str, ...] = PROVIDERS
+    wanted_fields: frozenset[WantedField] = frozenset(
+        {WantedField.EMAIL, WantedField.PHONE, WantedField.LINKEDIN}
+    )
+    ttl_days: float = Field(30.0, ge=0)
+    poll_timeout_s: float | None = Field(None, gt=0)
+    found_rate_floor: float = Field(0.3, ge=0, le=1)
+    first_day: str = "2026-11-02"
+
+    @field_validator("provider_order")
+    @classmethod
+    def _known_providers(cls, order: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [p for p in order if p not in PROVIDERS]
+        if unknown or not order or len(set(order)) != len(order):
+            raise ValueError(
+                f"ENRICH_PROVIDER_ORDER must list distinct providers from {', '.join(PROVIDERS)}; "
+                f"got {', '.join(order) or 'nothing'}"
+            )
+        return order
+
+    @property
+    def ttl(self) -> timedelta:
+        return timedelta(days=self.ttl_days)
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.state_dir / "ledger.sqlite"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name in ("raw_dir", "warehouse_dir", "state_dir"):
+            if raw := env.get(f"ENRICH_{name.upper()}"):
+                values[name] = Path(raw)
+        if raw := env.get("ENRICH_PROVIDER_ORDER"):
+            values["provider_order"] = tuple(p.strip() for p in raw.split(",") if p.strip())
+        if raw := env.get("ENRICH_FIELDS"):
+            try:
+                values["wanted_fields"] = frozenset(
+                    WantedField(f.strip()) for f in raw.split(",") if f.strip()
+                )
+            except ValueError as exc:
+                choices = ", ".join(f.value for f in WantedField)
+                raise ValueError(f"ENRICH_FIELDS: {exc}; choose from {choices}") from None
+        for name in ("ttl_days", "poll_timeout_s", "found_rate_floor"):
+            if raw := env.get(f"ENRICH_{name.upper()}"):
+                values[name] = raw
+        if raw := env.get("ENRICH_FIRST_DAY"):
+            values["first_day"] = raw
+        return cls.model_validate(values)
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_env()
