@@ -4,7 +4,7 @@ import dagster as dg
 import pyarrow as pa
 
 from enrich_pipeline.assets.enrichment import attempts_table_name
-from enrich_pipeline.assets.store import DAILY, PipelineStore, markdown_table
+from enrich_pipeline.assets.store import DAILY, ONE_DAY_PER_RUN, PipelineStore, markdown_table
 from enrich_pipeline.checks import CHECK_NAMES, contact_checks
 from enrich_pipeline.flatten import build_channels, build_contacts, build_positions
 from enrich_pipeline.settings import Settings
@@ -26,6 +26,7 @@ def build_contacts_asset(settings: Settings) -> dg.AssetsDefinition:
     @dg.multi_asset(
         name="contacts_tables",
         partitions_def=DAILY,
+        backfill_policy=ONE_DAY_PER_RUN,
         group_name="contacts",
         pool="warehouse_views",
         check_specs=[

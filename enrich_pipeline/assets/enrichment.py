@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import dagster as dg
 import pyarrow as pa
 
-from enrich_pipeline.assets.store import DAILY, PipelineStore, markdown_table
+from enrich_pipeline.assets.store import DAILY, ONE_DAY_PER_RUN, PipelineStore, markdown_table
 from enrich_pipeline.flatten import attempts_table
 from enrich_pipeline.model import Attempt, EnrichmentResult, Outcome, WantedField
 from enrich_pipeline.providers.polling import PollProgress
@@ -143,6 +143,7 @@ def build_enrichment_asset(
     @dg.asset(
         name=f"{provider}_enrichment",
         partitions_def=DAILY,
+        backfill_policy=ONE_DAY_PER_RUN,
         group_name="enrichment",
         deps=upstream,
         pool=provider,  # one key is never driven by two runs at once (pool limit in dagster.yaml)

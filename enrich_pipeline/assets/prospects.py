@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from enrich_pipeline.assets.store import DAILY, PipelineStore, markdown_table
+from enrich_pipeline.assets.store import DAILY, ONE_DAY_PER_RUN, PipelineStore, markdown_table
 from enrich_pipeline.ingest import (
     REJECT_COLUMNS,
     merge_with_earlier,
@@ -33,6 +33,7 @@ def _preview(frame: pd.DataFrame, columns: list[str]) -> dg.MetadataValue:
 
 @dg.asset(
     partitions_def=DAILY,
+    backfill_policy=ONE_DAY_PER_RUN,
     group_name="prospects",
     kinds={"python", "parquet"},
     description="Every CSV/Parquet file of the day, read as is, with source file and row number.",
@@ -64,6 +65,7 @@ def raw_prospects(context: dg.AssetExecutionContext, store: PipelineStore) -> dg
 
 @dg.multi_asset(
     partitions_def=DAILY,
+    backfill_policy=ONE_DAY_PER_RUN,
     group_name="prospects",
     specs=[
         dg.AssetSpec(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -14,6 +15,11 @@ from enrich_pipeline.warehouse import Warehouse
 # One partition per day folder data/raw/prospects/YYYY-MM-DD/; end_offset=1 so today's folder is
 # a partition as soon as files land in it.
 DAILY = dg.DailyPartitionsDefinition(start_date=settings().first_day, end_offset=1)
+# backfill_policy is marked beta in Dagster 1.13; we rely on it knowingly, once, here.
+warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
+# Backfills against rate-limited APIs: one run per partition, throttled by the provider pools, so a
+# failed day retries alone and no run holds a key for hours (Dagster's advice for limited sources).
+ONE_DAY_PER_RUN = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)
 
 
 class PipelineStore(dg.ConfigurableResource):  # type: ignore[type-arg]
