@@ -732,7 +732,12 @@ def _score(item: _Side, row: _Side, employers: Employers) -> float | None:
     if item.slug and row.slug:
         return 10.0 if item.slug == row.slug else None
     if item.name and row.name:
-        return 6.0 + _employer(item, row, employers) if item.name == row.name else None
+        if item.name == row.name:
+            return 6.0 + _employer(item, row, employers)
+        if item.name.isascii() and row.name.isascii():
+            return None
+        # One name is in another script (强 李 / Qiang Li): not evidence of a different person;
+        # compare the address with the spellings (the profile slug romanises the name).
     address, named = (item, row) if item.email and row.spellings else (row, item)
     if not (address.email and named.spellings):
         return 0.0  # nothing to compare either way
