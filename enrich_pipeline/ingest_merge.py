@@ -19,20 +19,9 @@ import json
 import pandas as pd
 
 from enrich_pipeline.ingest_fields import as_objects
+from enrich_pipeline.ingest_read import CANONICAL_COLUMNS
 
-MERGED_FIELDS: tuple[str, ...] = (
-    "first_name",
-    "last_name",
-    "email",
-    "company_name",
-    "company_domain",
-    "linkedin_url",
-    "job_title",
-    "country",
-    "crm_id",
-    "source_file",
-    "source_row",
-)
+MERGED_FIELDS: tuple[str, ...] = (*CANONICAL_COLUMNS, "source_file", "source_row")
 
 
 def _unique_targets(links: pd.Series, targets: pd.Series) -> pd.Series:

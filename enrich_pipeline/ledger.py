@@ -260,35 +260,17 @@ class Ledger:
             for row in rows
         ]
 
-    def refusals(self, provider: str, day: str) -> dict[str, str]:
-        """person_key -> why this provider refused the person on `day` (nothing was charged)."""
+    def people_in_state(self, provider: str, day: str, state: str) -> dict[str, str]:
+        """person_key -> recorded reason, for this provider's attempts of `day` in `state`
+        (`refused`: the provider said no to the person; `call_failed`: the call carrying them was
+        refused, e.g. credits; `unknown`: the call may have been accepted — reconcile, not repeat)."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT person_key, error FROM submissions WHERE provider = ? AND day = ? "
-                "AND state = 'refused' ORDER BY id",
-                (provider, day),
+                "AND state = ? ORDER BY id",
+                (provider, day, state),
             ).fetchall()
-        return {person: error or "refused" for person, error in rows}
-
-    def call_failures(self, provider: str, day: str) -> dict[str, str]:
-        """person_key -> why the call carrying the person failed (credits, bad request)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT person_key, error FROM submissions WHERE provider = ? AND day = ? "
-                "AND state = 'call_failed' ORDER BY id",
-                (provider, day),
-            ).fetchall()
-        return {person: error or "call failed" for person, error in rows}
-
-    def unknown_attempts(self, provider: str, day: str) -> dict[str, str]:
-        """person_key -> reason, for calls that may have been accepted (to reconcile, not repeat)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT person_key, error FROM submissions WHERE provider = ? AND day = ? "
-                "AND state = 'unknown' ORDER BY id",
-                (provider, day),
-            ).fetchall()
-        return {person: error or "outcome unknown" for person, error in rows}
+        return {person: error or state for person, error in rows}
 
     def fresh_answers(
         self,

@@ -107,11 +107,11 @@ def run_provider(
     cached = ledger.fresh_answers(provider, requests, ttl=settings.ttl)
     run.cache_hits = len(cached)
     open_before = {o.request.person_key for o in ledger.open_submissions(provider, day)}
-    unknown = ledger.unknown_attempts(provider, day)
+    unknown = ledger.people_in_state(provider, day, "unknown")
     if provider in IDEMPOTENT_SUBMITS:
         unknown = {}  # resubmitting returns the job the lost answer belonged to
     run.resumed = len(open_before & {r.person_key for r in requests})
-    refused_before = ledger.refusals(provider, day)  # the provider said no to this person today
+    refused_before = ledger.people_in_state(provider, day, "refused")  # the provider said no to this person today
     fresh = [
         r
         for r in requests
@@ -122,9 +122,9 @@ def run_provider(
     ]
     _submit(run, client, ledger, fresh, settings)
     results = _collect(run, client, ledger, settings, on_progress)
-    unknown = ledger.unknown_attempts(provider, day)  # including this run's lost submits
-    refused = ledger.refusals(provider, day)
-    call_failed = ledger.call_failures(provider, day) if run.stopped else {}
+    unknown = ledger.people_in_state(provider, day, "unknown")  # including this run's lost submits
+    refused = ledger.people_in_state(provider, day, "refused")
+    call_failed = ledger.people_in_state(provider, day, "call_failed") if run.stopped else {}
 
     for request in requests:
         key = request.person_key
