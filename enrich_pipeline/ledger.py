@@ -167,7 +167,9 @@ class Ledger:
                 mine = by_person.get(intent.request.person_key, [])
                 if not mine:
                     continue
-                accepted = [s for s in mine if s.provider_ref and s.error is None]
+                # No error = accepted: with a provider_ref to poll, or answered at once (The Hog's
+                # synchronous 200 keeps its paid answer in `raw`; collect reads it from there).
+                accepted = [s for s in mine if s.error is None]
                 state = "submitted" if accepted else "refused"
                 error = "; ".join(s.error for s in mine if s.error) or None
                 db.execute(
@@ -341,8 +343,18 @@ class Ledger:
             states["results"] = self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
         return states
 
-    def credits_spent(self, *, day: str | None = None, provider: str | None = None) -> int:
+    def credits_spent(
+        self,
+        *,
+        day: str | None = None,
+        provider: str | None = None,
+        since: datetime | None = None,
+    ) -> int:
+        """Credits of stored answers, optionally of one day, one provider, answered since a moment."""
         clauses, params = ["1 = 1"], []
+        if since is not None:
+            clauses.append("fetched_at >= ?")
+            params.append(since.astimezone(UTC).isoformat())
         if day is not None:
             clauses.append("day = ?")
             params.append(day)

@@ -1,5 +1,10 @@
 """Who goes to which provider: pure functions over what is known about each person so far.
 
+The policy is data (FIELD_POLICY below): an email counts as done only when it is deliverable — a
+risky or catch-all answer keeps the person in the waterfall for a better one, and the best answer
+wins at the end (flatten ranks them); an email we hold but nobody verified is sent to a provider's
+verification endpoint instead of its finder when verifying is cheaper (lemlist verify: 1 credit).
+
 A provider is asked for a field only when (a) the field is wanted and not yet answered, (b) no
 earlier provider's attempt at it is still pending, failed or of unknown outcome — by default only a
 clear *not found* moves a person on (providers.md rule of thumb), and (c) this provider can produce
@@ -21,6 +26,7 @@ from enrich_pipeline.model import (
     RecordStatus,
     WantedField,
 )
+from enrich_pipeline.pricing import price
 
 E, P, L, V = (
     WantedField.EMAIL,
@@ -59,6 +65,22 @@ CAPABILITIES: Mapping[str, Mapping[WantedField, tuple[frozenset[str], ...]]] = {
 
 
 @dataclass(frozen=True)
+class FieldPolicy:
+    """When a field counts as answered. `done_when` None: any found value completes it."""
+
+    done_when: frozenset[EmailStatus] | None = None
+
+
+FIELD_POLICY: Mapping[WantedField, FieldPolicy] = {
+    E: FieldPolicy(done_when=frozenset({EmailStatus.DELIVERABLE})),
+    P: FieldPolicy(),
+    L: FieldPolicy(),
+    V: FieldPolicy(),
+}
+UNVERIFIED = frozenset({None, EmailStatus.UNKNOWN})
+
+
+@dataclass(frozen=True)
 class Known:
     """What we know about one person at the moment a provider is asked."""
 
@@ -68,6 +90,7 @@ class Known:
     company_name: str | None = None
     company_domain: str | None = None
     email: str | None = None
+    email_status: EmailStatus | None = None  # None: nobody verified `email` (e.g. from the file)
     linkedin_url: str | None = None
     job_title: str | None = None
     correlation: str | None = None
@@ -100,13 +123,15 @@ def plan_requests(
     """One request per person this provider can still add something for."""
     requests: list[EnrichmentRequest] = []
     for known in people:
-        fields = frozenset(
+        fields = {
             f
             for f in wanted
             if f not in known.answered
             and f not in known.blocked
             and can_produce(provider, f, known)
-        )
+        }
+        if E in fields and _verify_first(provider, known):
+            fields = (fields - {E}) | {V}
         if fields:
             requests.append(
                 EnrichmentRequest(
@@ -119,25 +144,43 @@ def plan_requests(
                     company_domain=known.company_domain,
                     linkedin_url=known.linkedin_url,
                     job_title=known.job_title,
-                    fields=fields,
+                    fields=frozenset(fields),
                 )
             )
     return requests
 
 
+def _verify_first(provider: str, known: Known) -> bool:
+    """Verify the email we hold rather than pay a finder, when this provider verifies for less."""
+    return (
+        known.email is not None
+        and known.email_status in UNVERIFIED
+        and V not in known.answered
+        and V not in known.blocked
+        and can_produce(provider, V, known)
+        and price(provider, V) < price(provider, E)
+    )
+
+
+def _satisfies(field: WantedField, result: EnrichmentResult) -> bool:
+    if field is E:
+        done_when = FIELD_POLICY[E].done_when
+        return bool(result.email) and (done_when is None or result.email_status in done_when)
+    if field is P:
+        return bool(result.phones)
+    if field is L:
+        return result.linkedin is not None
+    return result.email_status not in UNVERIFIED  # V: a verdict came back
+
+
 def answered_fields(result: EnrichmentResult, requested: Iterable[WantedField]) -> set[WantedField]:
-    found: set[WantedField] = set()
+    """The requested fields this answer completes under FIELD_POLICY."""
     if result.record_status is not RecordStatus.FOUND:
-        return found
-    for wanted in requested:
-        if (
-            (wanted is E and result.email)
-            or (wanted is P and result.phones)
-            or (wanted is L and result.linkedin is not None)
-            or (wanted is V and result.email_status not in (None, EmailStatus.UNKNOWN))
-        ):
-            found.add(wanted)
-    return found
+        return set()
+    answered = {f for f in requested if _satisfies(f, result)}
+    if V in answered and _satisfies(E, result):
+        answered.add(E)  # a verified deliverable email is a found email
+    return answered
 
 
 HOLDS_BACK = frozenset({Outcome.FAILED, Outcome.PENDING, Outcome.UNKNOWN})
@@ -156,13 +199,31 @@ def learn(known: Known, attempt: Attempt) -> Known:
     if attempt.outcome is not Outcome.FOUND:
         return known  # not found, refused or skipped: the next provider may try
     answered = known.answered | answered_fields(result, attempt.fields)
-    email = known.email
-    if email is None and result.email and result.email_status is not EmailStatus.UNDELIVERABLE:
-        email = result.email
+    email, status = known.email, known.email_status
+    if result.email and email and result.email.lower() == email.lower():
+        status = result.email_status or status  # a verdict on the address we hold
+    elif result.email and _better(result.email_status, status, replacing=email is not None):
+        email, status = result.email, result.email_status
     linkedin_url = known.linkedin_url
     if linkedin_url is None and result.linkedin is not None and result.linkedin.url:
         linkedin_url = result.linkedin.url
-    return replace(known, answered=frozenset(answered), email=email, linkedin_url=linkedin_url)
+    return replace(
+        known,
+        answered=frozenset(answered),
+        email=email,
+        email_status=status,
+        linkedin_url=linkedin_url,
+    )
+
+
+def _better(new: EmailStatus | None, old: EmailStatus | None, *, replacing: bool) -> bool:
+    """Whether a newly answered email should become the one we hold (and feed to the next provider)."""
+    if new is EmailStatus.UNDELIVERABLE:
+        return False
+    if not replacing:
+        return True
+    rank = {s: s.rank for s in EmailStatus}
+    return rank.get(new, 2) < rank.get(old, 2)  # type: ignore[arg-type]
 
 
 def fold_attempts(people: Sequence[Known], attempts: Iterable[Attempt]) -> list[Known]:
