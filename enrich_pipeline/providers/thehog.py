@@ -55,6 +55,7 @@ from enrich_pipeline.model import (
     dedupe_phones,
     to_e164,
 )
+from enrich_pipeline.pricing import price
 from enrich_pipeline.providers.errors import (
     AuthenticationError,
     ProviderError,
@@ -1145,8 +1146,18 @@ def data_record(
         email_confidence=findings.email_confidence,
         phones=tuple(findings.phones),
         linkedin=findings.linkedin,
-        cost_credits=cost,
-        cost_basis=CostBasis.REPORTED if cost is not None else CostBasis.UNKNOWN,
+        cost_credits=cost if cost is not None else _table_cost(findings),
+        cost_basis=CostBasis.REPORTED if cost is not None else CostBasis.TABLE,
+    )
+
+
+def _table_cost(findings: _Findings) -> int:
+    """An asynchronous answer reports no cost (3.5): price what came back with the price table
+    (pricing.PRICES; The Hog's row is the documented ASSUMPTION, per found field and person)."""
+    return (
+        (price(PROVIDER, WantedField.EMAIL) if findings.email else 0)
+        + (price(PROVIDER, WantedField.PHONE) if findings.phones else 0)
+        + (price(PROVIDER, WantedField.LINKEDIN) if findings.linkedin else 0)
     )
 
 
