@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="start the sandbox and run one enrichment per provider over HTTP")
     provider_cli.add_parsers(sub)
     pipeline_cli.add_parser(sub)
+    pipeline_cli.add_estimate_parser(sub)
     return parser
 
 
@@ -148,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "flatten": provider_cli.run_flatten,
         "lookup": provider_cli.run_lookup,
         "run": pipeline_cli.run_pipeline,
+        "estimate": pipeline_cli.run_estimate,
     }
     return handlers[args.command](args)
 

@@ -119,3 +119,78 @@ def summary_line(warehouse: object, days: list[str], credits: int, submissions: 
         f"email_found={found['email']} phone_found={found['phone']} "
         f"linkedin_found={found['linkedin']} credits_spent={credits} new_submissions={submissions}"
     )
+
+
+def add_estimate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    estimate = sub.add_parser(
+        "estimate",
+        help="what enriching these prospect files or day folders would cost, before spending",
+    )
+    estimate.add_argument("paths", nargs="+", type=Path, help="prospect files or day folders")
+
+
+def _people_of(paths: list[Path]) -> tuple[list[object], list[str]]:
+    import pandas as pd
+
+    from enrich_pipeline.ingest import normalise, read_raw_day
+
+    frames, problems = [], []
+    for path in paths:
+        folder = path if path.is_dir() else path.parent
+        if not path.exists():
+            problems.append(f"{path}: no such file or folder")
+            continue
+        raw = read_raw_day(folder, day=folder.name)
+        frame = raw.frame
+        if not path.is_dir():
+            frame = frame[frame["source_file"].str.endswith("/" + path.name)]
+        frames.append(normalise(frame, day=folder.name).prospects)
+    people = pd.concat(frames, ignore_index=True).drop_duplicates("person_key") if frames else None
+    return ([] if people is None else people.to_dict("records")), problems
+
+
+def run_estimate(args: argparse.Namespace) -> int:
+    from enrich_pipeline.estimate import estimate_run, render
+    from enrich_pipeline.waterfall import Known
+
+    config = settings()
+    rows, problems = _people_of(args.paths)
+    for problem in problems:
+        print(f"estimate: {problem}", file=sys.stderr)
+    if not rows:
+        print("estimate: no usable prospects in the given paths", file=sys.stderr)
+        return 2
+    people = [
+        Known(
+            person_key=r["person_key"],
+            **{
+                k: (r.get(k) if isinstance(r.get(k), str) and r.get(k) else None)
+                for k in (
+                    "first_name",
+                    "last_name",
+                    "company_name",
+                    "company_domain",
+                    "email",
+                    "linkedin_url",
+                    "job_title",
+                )
+            },
+        )
+        for r in rows
+    ]
+    ledger = Ledger(config.ledger_path)
+    try:
+        lines = estimate_run(
+            people, config.provider_order, config.wanted_fields, ledger, config.ttl
+        )
+    finally:
+        ledger.close()
+    print(
+        f"{len(people)} people; providers in order {', '.join(config.provider_order)}; "
+        f"fields {', '.join(sorted(f.value for f in config.wanted_fields))}"
+    )
+    print(render(lines))
+    worst = sum(line.worst_case for line in lines)
+    expected = sum(line.expected for line in lines)
+    print(f"total: worst case {worst} credits, expected {expected} credits (nothing was spent)")
+    return 0

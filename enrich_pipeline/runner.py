@@ -29,6 +29,7 @@ from enrich_pipeline.model import (
     RecordStatus,
     Submission,
 )
+from enrich_pipeline.pricing import fit_to_budget, worst_case
 from enrich_pipeline.providers.errors import (
     AuthenticationError,
     CreditsExhaustedError,
@@ -64,7 +65,8 @@ class ProviderRun:
     new_submissions: int = 0
     cache_hits: int = 0
     resumed: int = 0
-    stopped: str | None = None  # why submitting stopped early (credits, unknown outcome)
+    stopped: str | None = None  # why submitting stopped early (budget, credits, unknown outcome)
+    over_budget: set[str] = field(default_factory=set)
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for a in self.attempts if a.outcome is outcome)
@@ -102,7 +104,11 @@ def run_provider(
     settings: RunSettings,
     *,
     on_progress: Callable[[PollProgress], None] | None = None,
+    budget_credits: int | None = None,
+    budget_reason: str = "budget",
 ) -> ProviderRun:
+    """`budget_credits`: new submissions are admitted, in order, while their worst-case cost fits;
+    the rest are recorded as skipped_budget (None: no limit)."""
     run = ProviderRun(provider, day)
     cached = ledger.fresh_answers(provider, requests, ttl=settings.ttl)
     run.cache_hits = len(cached)
@@ -111,7 +117,9 @@ def run_provider(
     if provider in IDEMPOTENT_SUBMITS:
         unknown = {}  # resubmitting returns the job the lost answer belonged to
     run.resumed = len(open_before & {r.person_key for r in requests})
-    refused_before = ledger.people_in_state(provider, day, "refused")  # the provider said no to this person today
+    refused_before = ledger.people_in_state(
+        provider, day, "refused"
+    )  # the provider said no to this person today
     fresh = [
         r
         for r in requests
@@ -120,6 +128,14 @@ def run_provider(
         and r.person_key not in unknown
         and r.person_key not in refused_before
     ]
+    fresh, over_budget = fit_to_budget(provider, fresh, budget_credits)
+    run.over_budget = {r.person_key for r in over_budget}
+    if over_budget:
+        run.stopped = (
+            f"{budget_reason}: {len(over_budget)} people left out, "
+            f"{sum(worst_case(provider, r) for r in over_budget)} credits worst case did not fit "
+            f"the {budget_credits} left"
+        )
     _submit(run, client, ledger, fresh, settings)
     results = _collect(run, client, ledger, settings, on_progress)
     unknown = ledger.people_in_state(provider, day, "unknown")  # including this run's lost submits
@@ -139,6 +155,9 @@ def run_provider(
             run.attempts.append(
                 Attempt(_placeholder(provider, request, reason), request.fields, Outcome.UNKNOWN)
             )
+        elif key in run.over_budget:
+            attempt = _placeholder(provider, request, f"skipped: {run.stopped}")
+            run.attempts.append(Attempt(attempt, request.fields, Outcome.SKIPPED_BUDGET))
         elif key in refused:
             attempt = _placeholder(provider, request, f"refused: {refused[key]}")
             run.attempts.append(Attempt(attempt, request.fields, Outcome.REFUSED))
@@ -168,7 +187,7 @@ def _submit(
                 raise
             return
         ledger.record_submitted(intents, submissions)
-        run.new_submissions += sum(1 for s in submissions if s.provider_ref and not s.error)
+        run.new_submissions += sum(1 for s in submissions if not s.error)
 
 
 def _record_failed_chunk(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
 
+from enrich_pipeline.budgets import Budget
 from enrich_pipeline.model import PROVIDERS, WantedField
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,10 @@ class Settings(BaseModel):
     poll_timeout_s: float | None = Field(None, gt=0)
     found_rate_floor: float = Field(0.3, ge=0, le=1)
     first_day: str = "2026-11-02"
+    budget_per_run: int | None = Field(None, ge=0)
+    budget_per_day: int | None = Field(None, ge=0)
+    budget_per_provider: dict[str, int] = Field(default_factory=dict)  # per provider and day
+    suppression_file: Path = PROJECT_ROOT / "data" / "suppression.csv"
 
     @field_validator("provider_order")
     @classmethod
@@ -45,6 +50,10 @@ class Settings(BaseModel):
     @property
     def ttl(self) -> timedelta:
         return timedelta(days=self.ttl_days)
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(self.budget_per_run, self.budget_per_day, self.budget_per_provider)
 
     @property
     def ledger_path(self) -> Path:
@@ -72,6 +81,14 @@ class Settings(BaseModel):
                 values[name] = raw
         if raw := env.get("ENRICH_FIRST_DAY"):
             values["first_day"] = raw
+        for name in ("budget_per_run", "budget_per_day"):
+            if raw := env.get(f"ENRICH_{name.upper()}"):
+                values[name] = raw
+        values["budget_per_provider"] = {
+            p: int(raw) for p in PROVIDERS if (raw := env.get(f"ENRICH_BUDGET_{p.upper()}"))
+        }
+        if raw := env.get("ENRICH_SUPPRESSION_FILE"):
+            values["suppression_file"] = Path(raw)
         return cls.model_validate(values)
 
 

@@ -6,6 +6,7 @@ import dagster as dg
 import pyarrow as pa
 
 from enrich_pipeline.assets.store import DAILY, ONE_DAY_PER_RUN, PipelineStore, markdown_table
+from enrich_pipeline.budgets import allowance
 from enrich_pipeline.flatten import attempts_table
 from enrich_pipeline.model import Attempt, EnrichmentResult, Outcome, WantedField
 from enrich_pipeline.providers.polling import PollProgress
@@ -91,7 +92,7 @@ def run_metadata(
     rates = {}
     for field in sorted(wanted, key=lambda f: f.value):
         asked = [a for a in run.attempts if field in a.fields]
-        got = [a for a in found if _has(a.result, field)]
+        got = [a for a in found if field in a.fields and _has(a.result, field)]
         rates[field.value] = round(len(got) / len(asked), 3) if asked else None
     preview = [
         {
@@ -135,6 +136,12 @@ def _has(result: EnrichmentResult, field: WantedField) -> bool:
     return result.email_status is not None
 
 
+class EnrichmentConfig(dg.Config):
+    """Run config of one provider asset (everything else comes from ENRICH_* settings)."""
+
+    max_credits: int | None = None  # a cap for this provider in this run, on top of the budgets
+
+
 def build_enrichment_asset(
     provider: str, earlier: Sequence[str], settings: Settings
 ) -> dg.AssetsDefinition:
@@ -156,7 +163,9 @@ def build_enrichment_asset(
             "and attempt. Answers within the TTL come from the ledger at no cost."
         ),
     )
-    def _enrichment(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def _enrichment(
+        context: dg.AssetExecutionContext, config: EnrichmentConfig
+    ) -> dg.MaterializeResult:
         day = context.partition_key
         store: PipelineStore = context.resources.store
         people = fold_attempts(known_people(store, day), stored_attempts(store, earlier, day))
@@ -171,6 +180,19 @@ def build_enrichment_asset(
                 "%s %s: %d/%d jobs done, %d credits so far", provider, day, p.done, p.total, spent
             )
 
+        run_record = context.instance.get_run_record_by_id(context.run_id)
+        started = run_record.create_timestamp if run_record is not None else None
+        allowed = allowance(
+            settings.budget, provider, ledger, day, started, override=config.max_credits
+        )
+        if allowed.credits is not None:
+            context.log.info(
+                "%s %s: %d credits may be spent (%s)",
+                provider,
+                day,
+                allowed.credits,
+                allowed.binding,
+            )
         try:
             run = run_provider(
                 provider,
@@ -184,6 +206,8 @@ def build_enrichment_asset(
                     poll_timeout_s=settings.poll_timeout_s,
                 ),
                 on_progress=progress,
+                budget_credits=allowed.credits,
+                budget_reason=allowed.binding,
             )
         finally:
             client.close()
