@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     provider_cli.add_parsers(sub)
     pipeline_cli.add_parser(sub)
     pipeline_cli.add_estimate_parser(sub)
+    pipeline_cli.add_forget_parser(sub)
     return parser
 
 
@@ -150,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "lookup": provider_cli.run_lookup,
         "run": pipeline_cli.run_pipeline,
         "estimate": pipeline_cli.run_estimate,
+        "forget": pipeline_cli.run_forget,
     }
     return handlers[args.command](args)
 

@@ -67,7 +67,21 @@ CREATE TABLE IF NOT EXISTS results (
 );
 CREATE INDEX IF NOT EXISTS results_by_person ON results (provider, person_key, fetched_at);
 CREATE INDEX IF NOT EXISTS results_by_day ON results (day, provider);
+CREATE TABLE IF NOT EXISTS erasures (
+    id INTEGER PRIMARY KEY,
+    requested_by TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    tables_rewritten INTEGER NOT NULL,
+    rows_removed INTEGER NOT NULL,
+    payloads_redacted INTEGER NOT NULL
+);
 """
+# The free-text columns of each table that may hold a person's data (erasure searches and rewrites
+# them). The `erasures` audit table records who asked and when, never whom it was about.
+TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "submissions": ("request_json", "submissions_json", "error"),
+    "results": ("result_json",),
+}
 
 ANSWERED = (RecordStatus.FOUND.value, RecordStatus.NOT_FOUND.value)
 
@@ -93,6 +107,32 @@ class OpenSubmission:
 class Intent:
     id: int
     request: EnrichmentRequest
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One submissions or results row as erasure sees it: its person and its free-text columns."""
+
+    table: str
+    id: int
+    person_key: str
+    texts: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """One row of the `erasures` audit table: who asked, when, and how much was removed (warehouse
+    tables rewritten; rows removed from the warehouse and the ledger; payloads redacted in place).
+    `ledger_rows_removed` and `compacted` are known only to the call that erased (else None)."""
+
+    id: int
+    requested_by: str
+    requested_at: str
+    tables_rewritten: int
+    rows_removed: int
+    payloads_redacted: int
+    ledger_rows_removed: int | None = None
+    compacted: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -280,10 +320,17 @@ class Ledger:
         requests: Sequence[EnrichmentRequest],
         *,
         ttl: timedelta,
+        retry_failed_after: timedelta = timedelta(hours=24),
         now: datetime | None = None,
     ) -> dict[str, list[EnrichmentResult]]:
-        """Answers this provider gave within `ttl` covering every field now wanted (cache hits)."""
-        since = ((now or datetime.now(UTC)) - ttl).isoformat()
+        """Answers this provider gave within `ttl` covering every field now wanted (cache hits).
+
+        A failure is reused too — so an immediate re-run asks nobody again — while it was paid for
+        (asking again would pay twice) or is younger than `retry_failed_after`; older unpaid
+        failures are asked again, since they may have been transient."""
+        moment = now or datetime.now(UTC)
+        since = (moment - ttl).isoformat()
+        retry_since = (moment - retry_failed_after).isoformat()
         wanted = {r.person_key: {f.value for f in r.fields} for r in requests}
         hits: dict[str, list[EnrichmentResult]] = {}
         with self._lock:
@@ -291,20 +338,25 @@ class Ledger:
                 keys = [r.person_key for r in requests[chunk_start : chunk_start + 500]]
                 marks = ",".join("?" * len(keys))
                 rows = self._db.execute(
-                    f"SELECT person_key, submission_id, fields, result_json FROM results "
-                    f"WHERE provider = ? AND person_key IN ({marks}) AND fetched_at >= ? "
-                    f"AND record_status IN ('found', 'not_found') ORDER BY fetched_at DESC, id DESC",
+                    f"SELECT person_key, submission_id, fields, result_json, record_status, "
+                    f"COALESCE(cost_credits, 0), fetched_at FROM results "
+                    f"WHERE provider = ? AND person_key IN ({marks}) "
+                    f"AND fetched_at >= ? AND record_status IN ('found', 'not_found', 'failed') "
+                    f"ORDER BY fetched_at DESC, id DESC",
                     (provider, *keys, since),
                 ).fetchall()
                 chosen: dict[str, int] = {}
-                for person, submission_id, fields, result_json in rows:
-                    if not wanted[person] <= set(json.loads(fields)):
-                        continue
-                    if chosen.setdefault(person, submission_id) != submission_id:
-                        continue  # only the newest covering attempt
-                    hits.setdefault(person, []).append(
-                        EnrichmentResult.model_validate_json(result_json)
-                    )
+                for person, submission_id, fields, _, status, cost, fetched in rows:
+                    reusable = status != "failed" or cost > 0 or fetched >= retry_since
+                    if reusable and wanted[person] <= set(json.loads(fields)):
+                        chosen.setdefault(person, submission_id)  # the newest covering attempt
+                # The failed parts of a chosen attempt are replayed with it: dropped, the rest would
+                # read as "not found" and move the person on to the next provider (paying twice).
+                for person, submission_id, _, result_json, *_ in rows:
+                    if chosen.get(person) == submission_id:
+                        hits.setdefault(person, []).append(
+                            EnrichmentResult.model_validate_json(result_json)
+                        )
         return hits
 
     def results(self, *, day: str | None = None, provider: str | None = None) -> list[StoredResult]:
@@ -367,3 +419,118 @@ class Ledger:
                 params,
             ).fetchone()[0]
         return int(value)
+
+    # -- erasure (see erasure.py) ----------------------------------------------------------------
+
+    def rows_mentioning(
+        self, person_keys: Sequence[str], needles: Sequence[str]
+    ) -> list[LedgerRow]:
+        """Rows of `person_keys`, plus rows whose text columns contain any of `needles`
+        (lower-case; compared with the lower-cased text)."""
+        found: list[LedgerRow] = []
+        with self._lock:
+            for table, columns in TEXT_COLUMNS.items():
+                clauses, params = [], []
+                for start in range(0, len(person_keys), 500):
+                    chunk = list(person_keys[start : start + 500])
+                    clauses.append(f"person_key IN ({','.join('?' * len(chunk))})")
+                    params += chunk
+                for needle in needles:
+                    for column in columns:
+                        clauses.append(f"instr(lower(coalesce({column}, '')), ?) > 0")
+                        params.append(needle)
+                if not clauses:
+                    continue
+                rows = self._db.execute(
+                    f"SELECT id, person_key, {', '.join(columns)} FROM {table} "
+                    f"WHERE {' OR '.join(clauses)} ORDER BY id",
+                    params,
+                ).fetchall()
+                found += [
+                    LedgerRow(table, row[0], row[1], dict(zip(columns, row[2:], strict=True)))
+                    for row in rows
+                ]
+        return found
+
+    def erase(
+        self,
+        *,
+        person_keys: Sequence[str],
+        rewrites: Sequence[tuple[str, int, dict[str, str | None]]],
+        requested_by: str,
+        tables_rewritten: int,
+        rows_removed: int,
+        payloads_redacted: int,
+    ) -> Erasure:
+        """In one transaction: delete every submission and result of `person_keys`, apply the
+        redacted texts `rewrites` (table, id, column -> text) and append the audit row (the counts
+        passed in are the warehouse's; the ledger's rows and rewrites are added). Deleted content is
+        overwritten (secure_delete), then the file is compacted (VACUUM, WAL truncated) so no byte
+        of it stays in free pages, in old row versions or in the log."""
+        requested_at = _now()
+        with self._lock:
+            self._db.execute("PRAGMA secure_delete=ON")
+            try:
+                with self._tx() as db:
+                    removed = 0
+                    for start in range(0, len(person_keys), 500):
+                        chunk = list(person_keys[start : start + 500])
+                        marks = ",".join("?" * len(chunk))
+                        removed += db.execute(
+                            f"DELETE FROM results WHERE person_key IN ({marks}) OR submission_id "
+                            f"IN (SELECT id FROM submissions WHERE person_key IN ({marks}))",
+                            chunk + chunk,
+                        ).rowcount
+                        removed += db.execute(
+                            f"DELETE FROM submissions WHERE person_key IN ({marks})", chunk
+                        ).rowcount
+                    for table, row_id, texts in rewrites:
+                        assert set(texts) <= set(TEXT_COLUMNS[table])
+                        sets = ", ".join(f"{column} = ?" for column in texts)
+                        db.execute(
+                            f"UPDATE {table} SET {sets} WHERE id = ?", [*texts.values(), row_id]
+                        )
+                    cursor = db.execute(
+                        "INSERT INTO erasures (requested_by, requested_at, tables_rewritten, "
+                        "rows_removed, payloads_redacted) VALUES (?, ?, ?, ?, ?)",
+                        (
+                            requested_by,
+                            requested_at,
+                            tables_rewritten,
+                            rows_removed + removed,
+                            payloads_redacted + len(rewrites),
+                        ),
+                    )
+                    erasure_id = int(cursor.lastrowid or 0)
+                compacted = self._compact()
+            finally:
+                self._db.execute("PRAGMA secure_delete=OFF")
+        return Erasure(
+            erasure_id,
+            requested_by,
+            requested_at,
+            tables_rewritten,
+            rows_removed + removed,
+            payloads_redacted + len(rewrites),
+            removed,
+            compacted,
+        )
+
+    def _compact(self) -> bool:
+        """VACUUM (rewrites the file without free pages) and truncate the WAL. False when another
+        connection kept either from finishing: old pages may then linger until its next checkpoint."""
+        try:
+            self._db.execute("VACUUM")
+        except sqlite3.OperationalError:
+            return False
+        busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return busy == 0
+
+    def erasures(self) -> list[Erasure]:
+        """The audit trail, oldest first (who asked and when; never whom it was about)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, requested_by, requested_at, tables_rewritten, rows_removed, "
+                "payloads_redacted FROM erasures ORDER BY id"
+            ).fetchall()
+        return [Erasure(*row) for row in rows]

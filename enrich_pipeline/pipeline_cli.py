@@ -178,6 +178,10 @@ def run_estimate(args: argparse.Namespace) -> int:
         )
         for r in rows
     ]
+    from enrich_pipeline.suppression import SuppressionList
+
+    suppressed = SuppressionList.load(config.suppression_file).screen(people)
+    people = [p for p in people if p.person_key not in suppressed]  # they are never sent
     ledger = Ledger(config.ledger_path)
     try:
         lines = estimate_run(
@@ -186,7 +190,8 @@ def run_estimate(args: argparse.Namespace) -> int:
     finally:
         ledger.close()
     print(
-        f"{len(people)} people; providers in order {', '.join(config.provider_order)}; "
+        f"{len(people)} people ({len(suppressed)} suppressed, not counted); "
+        f"providers in order {', '.join(config.provider_order)}; "
         f"fields {', '.join(sorted(f.value for f in config.wanted_fields))}"
     )
     print(render(lines))
@@ -194,3 +199,29 @@ def run_estimate(args: argparse.Namespace) -> int:
     expected = sum(line.expected for line in lines)
     print(f"total: worst case {worst} credits, expected {expected} credits (nothing was spent)")
     return 0
+
+
+def add_forget_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    forget = sub.add_parser(
+        "forget",
+        help="erase one person from the ledger and every warehouse table (audited)",
+        description="Removes every row about the person from the warehouse (rewriting the "
+        "partitions) and from the ledger (their requests, answers and raw payloads; mentions in "
+        "other payloads are redacted), and records who asked and when in the ledger's `erasures` "
+        "table. Your own raw prospect files are not edited: the files still holding the person "
+        "are listed.",
+    )
+    forget.add_argument("--email", help="the person's email address")
+    forget.add_argument("--linkedin-url", help="the person's LinkedIn profile URL")
+    forget.add_argument(
+        "--by",
+        metavar="NAME",
+        help="who asked for the erasure, for the audit (default: $USER, else 'cli')",
+    )
+    forget.set_defaults(forget_parser=forget)
+
+
+def run_forget(args: argparse.Namespace) -> int:
+    from enrich_pipeline.erasure import run_forget as forget
+
+    return forget(args)
