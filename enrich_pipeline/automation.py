@@ -19,6 +19,9 @@ enrich_job = dg.define_asset_job(
     description="Every asset of one day: prospects, the provider waterfall, contacts.",
 )
 
+
+# At 06:00 UTC, the newest partition: yesterday's day folder, complete by then (the partitions end
+# at yesterday; a folder dated today is requested by the sensor once its day is a partition).
 daily_schedule = dg.build_schedule_from_partitioned_job(
     enrich_job, hour_of_day=6, minute_of_hour=0, name="enrich_daily"
 )
@@ -61,7 +64,10 @@ def new_file_requests(
                 run_key=f"{day}:{hashlib.sha1(fingerprint.encode()).hexdigest()[:12]}",
             )
         )
-    return requests, json.dumps(now, sort_keys=True), skipped
+    # Skipped days stay out of the cursor: a folder dated ahead of today's partition is requested
+    # once its day becomes a partition, instead of being remembered as seen.
+    remembered = {day: fp for day, fp in now.items() if day not in skipped}
+    return requests, json.dumps(remembered, sort_keys=True), skipped
 
 
 @dg.sensor(

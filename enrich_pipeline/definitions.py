@@ -7,6 +7,7 @@ import dagster as dg
 from enrich_pipeline.assets.contacts import build_contacts_asset
 from enrich_pipeline.assets.enrichment import build_enrichment_assets
 from enrich_pipeline.assets.prospects import prospects, raw_prospects
+from enrich_pipeline.assets.report import build_provider_report_asset
 from enrich_pipeline.assets.store import PipelineStore
 from enrich_pipeline.automation import daily_schedule, enrich_job, new_prospect_files
 from enrich_pipeline.providers.resources import provider_resources
@@ -21,6 +22,7 @@ def build_definitions(config: Settings | None = None) -> dg.Definitions:
             prospects,
             *build_enrichment_assets(config),
             build_contacts_asset(config),
+            build_provider_report_asset(config),
         ],
         resources={"store": PipelineStore.from_settings(), **provider_resources()},
         jobs=[enrich_job],

@@ -52,6 +52,7 @@ class EnrichmentClient(Protocol):
 @dataclass(frozen=True)
 class RunSettings:
     ttl: timedelta = timedelta(days=30)
+    retry_failed_after: timedelta = timedelta(hours=24)
     batch_max: int = 100
     poll_interval_s: float | None = None  # None: the client's default for its provider
     poll_timeout_s: float | None = None
@@ -110,7 +111,9 @@ def run_provider(
     """`budget_credits`: new submissions are admitted, in order, while their worst-case cost fits;
     the rest are recorded as skipped_budget (None: no limit)."""
     run = ProviderRun(provider, day)
-    cached = ledger.fresh_answers(provider, requests, ttl=settings.ttl)
+    cached = ledger.fresh_answers(
+        provider, requests, ttl=settings.ttl, retry_failed_after=settings.retry_failed_after
+    )
     run.cache_hits = len(cached)
     open_before = {o.request.person_key for o in ledger.open_submissions(provider, day)}
     unknown = ledger.people_in_state(provider, day, "unknown")

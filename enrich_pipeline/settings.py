@@ -33,6 +33,7 @@ class Settings(BaseModel):
         {WantedField.EMAIL, WantedField.PHONE, WantedField.LINKEDIN}
     )
     ttl_days: float = Field(30.0, ge=0)
+    retry_failed_after_hours: float = Field(24.0, ge=0)
     poll_timeout_s: float | None = Field(None, gt=0)
     found_rate_floor: float = Field(0.3, ge=0, le=1)
     first_day: str = "2026-11-02"
@@ -55,6 +56,10 @@ class Settings(BaseModel):
     @property
     def ttl(self) -> timedelta:
         return timedelta(days=self.ttl_days)
+
+    @property
+    def retry_failed_after(self) -> timedelta:
+        return timedelta(hours=self.retry_failed_after_hours)
 
     @property
     def budget(self) -> Budget:
@@ -81,7 +86,7 @@ class Settings(BaseModel):
             except ValueError as exc:
                 choices = ", ".join(f.value for f in WantedField)
                 raise ValueError(f"ENRICH_FIELDS: {exc}; choose from {choices}") from None
-        for name in ("ttl_days", "poll_timeout_s", "found_rate_floor"):
+        for name in ("ttl_days", "retry_failed_after_hours", "poll_timeout_s", "found_rate_floor"):
             if raw := env.get(f"ENRICH_{name.upper()}"):
                 values[name] = raw
         if raw := env.get("ENRICH_FIRST_DAY"):

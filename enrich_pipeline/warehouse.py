@@ -50,6 +50,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from enrich_pipeline.flatten import TABLE_SCHEMAS
+from enrich_pipeline.report import REPORT_SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ STANDARD_TABLES: tuple[str, ...] = (
     "contacts",
     "positions",
     "contact_channels",
+    "provider_report",
 )
 
 # A view may read several table folders: the pipeline keeps one attempts table per provider
@@ -95,7 +97,11 @@ class Warehouse:
 
     def __init__(self, root: Path | str, schemas: Mapping[str, pa.Schema] | None = None) -> None:
         self.root = Path(root)
-        self.schemas: dict[str, pa.Schema] = {**TABLE_SCHEMAS, **(schemas or {})}
+        self.schemas: dict[str, pa.Schema] = {
+            **TABLE_SCHEMAS,
+            "provider_report": REPORT_SCHEMA,
+            **(schemas or {}),
+        }
 
     @property
     def views_path(self) -> Path:

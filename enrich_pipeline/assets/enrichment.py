@@ -1,6 +1,7 @@
 """One enrichment asset per provider, made by one factory and chained in the waterfall order."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import dagster as dg
 import pyarrow as pa
@@ -12,6 +13,7 @@ from enrich_pipeline.model import Attempt, EnrichmentResult, Outcome, WantedFiel
 from enrich_pipeline.providers.polling import PollProgress
 from enrich_pipeline.runner import ProviderRun, RunSettings, run_provider
 from enrich_pipeline.settings import Settings
+from enrich_pipeline.suppression import SuppressionList, suppressed_attempts
 from enrich_pipeline.waterfall import Known, fold_attempts, plan_requests
 
 BATCH_MAX = {"lemlist": 500, "enrichso": 10_000, "thehog": 100}
@@ -168,7 +170,12 @@ def build_enrichment_asset(
     ) -> dg.MaterializeResult:
         day = context.partition_key
         store: PipelineStore = context.resources.store
-        people = fold_attempts(known_people(store, day), stored_attempts(store, earlier, day))
+        prospects = known_people(store, day)
+        people = fold_attempts(prospects, stored_attempts(store, earlier, day))
+        # Suppressed people never leave the machine: screened out before planning, at every provider
+        # (on the file's data and on what earlier providers found), recorded as skipped_suppressed.
+        suppressed = SuppressionList.load(settings.suppression_file).screen([*prospects, *people])
+        people = [known for known in people if known.person_key not in suppressed]
         requests = plan_requests(provider, people, settings.wanted_fields)
         context.log.info("%s %s: %d of %d people to ask", provider, day, len(requests), len(people))
         client = getattr(context.resources, provider).get_client()
@@ -180,7 +187,7 @@ def build_enrichment_asset(
                 "%s %s: %d/%d jobs done, %d credits so far", provider, day, p.done, p.total, spent
             )
 
-        run_record = context.instance.get_run_record_by_id(context.run_id)
+        run_record = context.instance.get_run_record_by_id(context.run.run_id)
         started = run_record.create_timestamp if run_record is not None else None
         allowed = allowance(
             settings.budget, provider, ledger, day, started, override=config.max_credits
@@ -202,6 +209,7 @@ def build_enrichment_asset(
                 requests,
                 RunSettings(
                     ttl=settings.ttl,
+                    retry_failed_after=settings.retry_failed_after,
                     batch_max=BATCH_MAX[provider],
                     poll_timeout_s=settings.poll_timeout_s,
                 ),
@@ -212,12 +220,14 @@ def build_enrichment_asset(
         finally:
             client.close()
             ledger.close()
+        skipped = suppressed_attempts(provider, suppressed)
+        recorded = replace(run, attempts=[*run.attempts, *skipped])
         store.warehouse().write_partition(
-            attempts_table_name(provider), day, attempts_partition(run, day)
+            attempts_table_name(provider), day, attempts_partition(recorded, day)
         )
-        return dg.MaterializeResult(
-            metadata=run_metadata(run, len(requests), settings.wanted_fields)
-        )
+        metadata = run_metadata(run, len(requests), settings.wanted_fields)
+        metadata["suppressed"] = len(suppressed)  # a count only: never who
+        return dg.MaterializeResult(metadata=metadata)
 
     return _enrichment
 

@@ -12,9 +12,9 @@ from enrich_pipeline.ledger import Ledger
 from enrich_pipeline.settings import settings
 from enrich_pipeline.warehouse import Warehouse
 
-# One partition per day folder data/raw/prospects/YYYY-MM-DD/; end_offset=1 so today's folder is
-# a partition as soon as files land in it.
-DAILY = dg.DailyPartitionsDefinition(start_date=settings().first_day, end_offset=1)
+# One partition per day folder data/raw/prospects/YYYY-MM-DD/, up to yesterday: a day is enriched
+# once it is over (today's folder may still be filling), by the schedule or the sensor.
+DAILY = dg.DailyPartitionsDefinition(start_date=settings().first_day)
 # backfill_policy is marked beta in Dagster 1.13; we rely on it knowingly, once, here.
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 # Backfills against rate-limited APIs: one run per partition, throttled by the provider pools, so a

@@ -1,0 +1,159 @@
+"""Driving the whole Dagster pipeline in tests: tmp data folders, the sandbox env, materialise, read.
+
+`Pipeline` holds one set of folders (raw, warehouse, state) and the resources that point at them;
+the provider resources run in sandbox mode, so the test must have set ENRICH_SANDBOX_URL (see the
+`pipeline_env` fixture in test_pipeline.py). `materialize_day` is the target of a separate process
+that materialises one day.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+
+from enrich_pipeline.assets.contacts import build_contacts_asset
+from enrich_pipeline.assets.enrichment import build_enrichment_assets
+from enrich_pipeline.assets.prospects import prospects, raw_prospects
+from enrich_pipeline.assets.store import PipelineStore
+from enrich_pipeline.ledger import Ledger
+from enrich_pipeline.providers.resources import EnrichsoResource, LemlistResource, ThehogResource
+from enrich_pipeline.providers.sandbox_mode import forget_sandbox_endpoint
+from enrich_pipeline.sandbox.prospects import make_prospects, write_prospect_file
+from enrich_pipeline.sandbox.world import World
+from enrich_pipeline.settings import Settings
+from enrich_pipeline.warehouse import Warehouse
+
+PROVIDERS = ("lemlist", "enrichso", "thehog")
+KEY_VARIABLES = ("LEMLIST_API_KEY", "ENRICHSO_API_KEY", "THEHOG_ACCESS_KEY", "THEHOG_SECRET_KEY")
+SPEED = "0.01"
+CONTACT_TABLES = ("contacts", "positions", "contact_channels")
+
+
+def sandbox_resources() -> dict[str, Any]:
+    """Provider resources without keys: every client talks to ENRICH_SANDBOX_URL."""
+    return {
+        "lemlist": LemlistResource(),
+        "enrichso": EnrichsoResource(),
+        "thehog": ThehogResource(),
+    }
+
+
+@dataclass
+class Pipeline:
+    """One pipeline installation under `root`: raw/, wh/ (warehouse), state/ (ledger)."""
+
+    root: Path
+    settings: Settings = field(default_factory=Settings)
+    providers: Mapping[str, Any] = field(default_factory=sandbox_resources)
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.root / "wh"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state"
+
+    def store(self) -> PipelineStore:
+        return PipelineStore(
+            raw_dir=str(self.raw_dir),
+            warehouse_dir=str(self.warehouse_dir),
+            state_dir=str(self.state_dir),
+        )
+
+    def assets(self) -> list[dg.AssetsDefinition]:
+        return [
+            raw_prospects,
+            prospects,
+            *build_enrichment_assets(self.settings),
+            build_contacts_asset(self.settings),
+        ]
+
+    def materialize(
+        self,
+        day: str,
+        *,
+        raise_on_error: bool = True,
+        instance: dg.DagsterInstance | None = None,
+    ) -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            self.assets(),
+            partition_key=day,
+            instance=instance or dg.DagsterInstance.ephemeral(),
+            resources={"store": self.store(), **self.providers},
+            raise_on_error=raise_on_error,
+        )
+
+    def write_day(self, world: World, day: str, n: int, *, seed: int) -> list[dict[str, str]]:
+        """`n` messy prospect rows of `world`, as one snake_case CSV in the day's folder."""
+        rows = make_prospects(world, n, seed=seed)
+        write_prospect_file(rows, self.raw_dir / day / "prospects.csv", style="snake")
+        return rows
+
+    def warehouse(self) -> Warehouse:
+        return Warehouse(self.warehouse_dir)
+
+    def table(self, name: str, day: str) -> pa.Table:
+        table = self.warehouse().read_partition(name, day)
+        assert table is not None, f"{name} has no partition {day} under {self.warehouse_dir}"
+        return table
+
+    def tables(self, day: str, names: tuple[str, ...] = CONTACT_TABLES) -> dict[str, pa.Table]:
+        return {name: self.table(name, day) for name in names}
+
+    @contextmanager
+    def ledger(self) -> Iterator[Ledger]:
+        ledger = Ledger(self.state_dir / "ledger.sqlite")
+        try:
+            yield ledger
+        finally:
+            ledger.close()
+
+
+def materialized_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
+    """asset key -> {metadata name: plain value} of every materialisation of the run."""
+    out: dict[str, dict[str, Any]] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        out[materialization.asset_key.to_user_string()] = {
+            name: value.value for name, value in materialization.metadata.items()
+        }
+    return out
+
+
+def submit_calls(counters: Mapping[str, Any], provider: str) -> int:
+    """POST requests the sandbox saw for a provider: its submits (polls and results are GETs)."""
+    routes = counters["requests"].get(provider, {})
+    return sum(
+        sum(by_status.values()) for route, by_status in routes.items() if route[:5] == "POST "
+    )
+
+
+def people_submitted(counters: Mapping[str, Any], provider: str) -> int:
+    """People the sandbox accepted in submits of a provider (its own count, per person)."""
+    return sum(counters["submissions"].get(provider, {}).values())
+
+
+def materialize_day(root: str, day: str, sandbox_url: str) -> None:
+    """Materialise every asset of one day under `root` in THIS process, against `sandbox_url`;
+    the target of a separate process. Exits 1 with the failures in `root/<day>.failed`."""
+    for name in KEY_VARIABLES:
+        os.environ.pop(name, None)
+    os.environ |= {"ENRICH_SANDBOX_URL": sandbox_url, "ENRICH_SANDBOX_SPEED": SPEED}
+    forget_sandbox_endpoint()
+    result = Pipeline(Path(root)).materialize(day, raise_on_error=False)
+    if not result.success:
+        failures = [e.message or "" for e in result.all_events if e.is_failure]
+        (Path(root) / f"{day}.failed").write_text("\n".join(failures))
+        raise SystemExit(1)
