@@ -1,0 +1,132 @@
+"""Credit control through the whole pipeline: verified first, 402 mid-run, a budget in run config."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from enrich_pipeline.providers.sandbox_mode import forget_sandbox_endpoint
+from enrich_pipeline.sandbox.prospects import write_prospect_file
+from enrich_pipeline.sandbox.server import SandboxServer
+from enrich_pipeline.sandbox.world import Person, World
+from enrich_pipeline_tests.pipeline_helpers import KEY_VARIABLES, SPEED, Pipeline
+
+DAY = "2026-11-02"
+
+
+@pytest.fixture
+def pipeline_env(
+    monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer
+) -> Iterator[SandboxServer]:
+    for name in KEY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ENRICH_SANDBOX_URL", sandbox.url)
+    monkeypatch.setenv("ENRICH_SANDBOX_SPEED", SPEED)
+    forget_sandbox_endpoint()
+    yield sandbox
+    forget_sandbox_endpoint()
+
+
+def row(person: Person) -> dict[str, str]:
+    return {
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "company_name": person.company.name,
+        "company_domain": person.company.domain,
+        "linkedin_url": person.linkedin_url,
+    }
+
+
+def risky_then_deliverable(world: World) -> list[Person]:
+    """People lemlist answers with a risky email while The Hog (next in line) has a deliverable one."""
+    return [
+        p
+        for p in world.people
+        if world.knowledge("lemlist", p).email_status == "risky"
+        and world.knowledge("thehog", p).email_status == "deliverable"
+        and world.knowledge("thehog", p).email == p.work_email
+    ]
+
+
+def test_a_risky_email_is_replaced_by_a_later_providers_deliverable_one(
+    pipeline_env: SandboxServer, tmp_path: Path
+) -> None:
+    world = pipeline_env.state.world
+    people = risky_then_deliverable(world)[:3]
+    assert people, "the seeded world has such people"
+    pipeline = Pipeline(tmp_path)
+    write_prospect_file(
+        [row(p) for p in people], pipeline.raw_dir / DAY / "list.csv", style="snake"
+    )
+    pipeline.materialize(DAY)
+    contacts = {r["person_key"]: r for r in pipeline.table("contacts", DAY).to_pylist()}
+    channels = pipeline.table("contact_channels", DAY).to_pylist()
+    for person in people:
+        contact = contacts[f"li:/in/{person.linkedin_slug}"]
+        assert (contact["email"], contact["email_status"], contact["email_provider"]) == (
+            person.work_email,
+            "deliverable",
+            "thehog",
+        )
+        lemlist_said = [
+            c
+            for c in channels
+            if c["person_key"] == contact["person_key"]
+            and c["provider"] == "lemlist"
+            and c["channel"] == "email"
+        ]
+        assert [c["status"] for c in lemlist_said] == ["risky"]  # kept as a candidate, not chosen
+
+
+def test_a_402_mid_run_stops_that_provider_and_the_others_go_on(
+    pipeline_env: SandboxServer, tmp_path: Path
+) -> None:
+    world = pipeline_env.state.world
+    people = [p for p in world.people if world.knowledge("thehog", p).knows_anything][:20]
+    pipeline = Pipeline(tmp_path)
+    write_prospect_file(
+        [row(p) for p in people], pipeline.raw_dir / DAY / "list.csv", style="snake"
+    )
+    pipeline_env.admin("POST", "credits", json={"provider": "thehog", "balance": 0})
+    result = pipeline.materialize(DAY)
+    assert result.success  # nothing fails: The Hog stopped cleanly, the rest of the day went on
+    materialized = {
+        m.asset_key.to_user_string(): m.metadata
+        for m in (
+            e.event_specific_data.materialization for e in result.get_asset_materialization_events()
+        )
+    }
+    assert "402" in materialized["thehog_enrichment"]["stopped"].value
+    assert materialized["enrichso_enrichment"]["rows"].value > 0  # the next provider went on
+    counters = pipeline_env.counters()
+    assert counters["credits_net"].get("thehog", 0) == 0
+    with pipeline.ledger() as ledger:
+        assert ledger.credits_spent() == sum(counters["credits_net"].values())
+
+
+def test_max_credits_in_run_config_caps_a_provider(
+    pipeline_env: SandboxServer, tmp_path: Path
+) -> None:
+    world = pipeline_env.state.world
+    people = world.people[:30]
+    pipeline = Pipeline(tmp_path)
+    write_prospect_file(
+        [row(p) for p in people], pipeline.raw_dir / DAY / "list.csv", style="snake"
+    )
+    result = dg.materialize(
+        pipeline.assets(),
+        partition_key=DAY,
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={"store": pipeline.store(), **pipeline.providers},
+        run_config={"ops": {"lemlist_enrichment": {"config": {"max_credits": 60}}}},
+    )
+    assert result.success
+    counters = pipeline_env.counters()
+    assert 0 < counters["credits_net"]["lemlist"] <= 60
+    attempts = pipeline.table("attempts_lemlist", DAY).to_pylist()
+    assert any(a["outcome"] == "skipped_budget" for a in attempts)
+    with pipeline.ledger() as ledger:
+        assert ledger.credits_spent(provider="lemlist") == counters["credits_net"]["lemlist"]
