@@ -66,7 +66,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
         if os.environ.get("DAGSTER_HOME")
         else dg.DagsterInstance.ephemeral()
     )
-    job = defs.get_job_def("enrich_job")
+    job = defs.resolve_job_def("enrich_job")
     for number, day in enumerate(days, 1):
         print(f"[{number}/{len(days)}] {day}: materialising every asset ...", flush=True)
         result = job.execute_in_process(

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from enrich_pipeline.providers.sandbox_mode import forget_sandbox_endpoint
 from enrich_pipeline.sandbox.config import SandboxConfig
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline_tests.webhook_receiver import WebhookReceiver
@@ -58,6 +59,20 @@ def thehog_http(sandbox: SandboxServer) -> Iterator[httpx.Client]:
         timeout=10,
     ) as client:
         yield client
+
+
+@pytest.fixture
+def pipeline_env(
+    monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer
+) -> Iterator[SandboxServer]:
+    """Sandbox mode for every provider resource, pointed at this test's (reset) sandbox."""
+    for name in ("LEMLIST_API_KEY", "ENRICHSO_API_KEY", "THEHOG_ACCESS_KEY", "THEHOG_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ENRICH_SANDBOX_URL", sandbox.url)
+    monkeypatch.setenv("ENRICH_SANDBOX_SPEED", str(TEST_CONFIG.speed))
+    forget_sandbox_endpoint()
+    yield sandbox
+    forget_sandbox_endpoint()
 
 
 @pytest.fixture

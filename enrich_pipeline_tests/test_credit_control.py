@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
-from enrich_pipeline.providers.sandbox_mode import forget_sandbox_endpoint
 from enrich_pipeline.sandbox.prospects import write_prospect_file
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.sandbox.world import Person, World
-from enrich_pipeline_tests.pipeline_helpers import KEY_VARIABLES, SPEED, Pipeline
+from enrich_pipeline_tests.pipeline_helpers import Pipeline
 
 DAY = "2026-11-02"
-
-
-@pytest.fixture
-def pipeline_env(
-    monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer
-) -> Iterator[SandboxServer]:
-    for name in KEY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ENRICH_SANDBOX_URL", sandbox.url)
-    monkeypatch.setenv("ENRICH_SANDBOX_SPEED", SPEED)
-    forget_sandbox_endpoint()
-    yield sandbox
-    forget_sandbox_endpoint()
 
 
 def row(person: Person) -> dict[str, str]:

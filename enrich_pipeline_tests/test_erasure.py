@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,28 +16,14 @@ from enrich_pipeline import cli
 from enrich_pipeline.erasure import ERASED, ErasureError, Matcher, Person, forget, redact_text
 from enrich_pipeline.identity import linkedin_slug, normalise_email
 from enrich_pipeline.model import EnrichmentRequest, EnrichmentResult, WantedField
-from enrich_pipeline.providers.sandbox_mode import forget_sandbox_endpoint
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.sandbox.world import World
 from enrich_pipeline.settings import Settings, settings
 from enrich_pipeline.warehouse import connect_readonly
-from enrich_pipeline_tests.pipeline_helpers import KEY_VARIABLES, SPEED, Pipeline
+from enrich_pipeline_tests.pipeline_helpers import Pipeline
 
 DAY = "2026-11-07"
 LEDGER_TABLES = ("submissions", "results")
-
-
-@pytest.fixture
-def pipeline_env(
-    monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer
-) -> Iterator[SandboxServer]:
-    for name in KEY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ENRICH_SANDBOX_URL", sandbox.url)
-    monkeypatch.setenv("ENRICH_SANDBOX_SPEED", SPEED)
-    forget_sandbox_endpoint()
-    yield sandbox
-    forget_sandbox_endpoint()
 
 
 @pytest.fixture

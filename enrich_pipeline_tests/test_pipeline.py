@@ -20,7 +20,6 @@ from enrich_pipeline.checks import CHECK_NAMES
 from enrich_pipeline.definitions import build_definitions
 from enrich_pipeline.providers import enrichso, lemlist, thehog
 from enrich_pipeline.providers.resources import EnrichsoResource, LemlistResource, ThehogResource
-from enrich_pipeline.providers.sandbox_mode import forget_sandbox_endpoint
 from enrich_pipeline.sandbox.config import SandboxConfig
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.sandbox.world import Person, World
@@ -28,7 +27,6 @@ from enrich_pipeline.settings import Settings
 from enrich_pipeline.warehouse import connect_readonly
 from enrich_pipeline_tests.pipeline_helpers import (
     CONTACT_TABLES,
-    KEY_VARIABLES,
     PROVIDERS,
     SPEED,
     Pipeline,
@@ -41,20 +39,6 @@ from enrich_pipeline_tests.pipeline_helpers import (
 DAY = "2026-11-03"
 FIELDS = ("email", "phone", "linkedin")
 INPUTS = ("first_name", "last_name", "company_name", "company_domain", "email", "linkedin_url")
-
-
-@pytest.fixture
-def pipeline_env(
-    monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer
-) -> Iterator[SandboxServer]:
-    """Sandbox mode for every provider resource, pointed at this test's (reset) sandbox."""
-    for name in KEY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ENRICH_SANDBOX_URL", sandbox.url)
-    monkeypatch.setenv("ENRICH_SANDBOX_SPEED", SPEED)
-    forget_sandbox_endpoint()
-    yield sandbox
-    forget_sandbox_endpoint()
 
 
 # ------------------------------------------------------------------------------ 1. definitions
@@ -78,7 +62,7 @@ def test_the_definitions_load_with_every_asset_check_job_schedule_and_sensor() -
     }
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert {("contacts", name) for name in CHECK_NAMES} <= checks
-    assert defs.get_job_def("enrich_job") is not None
+    assert defs.resolve_job_def("enrich_job") is not None
     assert defs.get_schedule_def("enrich_daily").job_name == "enrich_job"
     assert defs.get_sensor_def("new_prospect_files").job_name == "enrich_job"
 

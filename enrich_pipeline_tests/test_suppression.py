@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +13,13 @@ import pytest
 
 from enrich_pipeline.identity import linkedin_slug, normalise_email, registrable_domain
 from enrich_pipeline.model import Outcome
-from enrich_pipeline.providers.sandbox_mode import forget_sandbox_endpoint
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.sandbox.world import Person, World
 from enrich_pipeline.settings import PROJECT_ROOT, Settings
 from enrich_pipeline.suppression import SuppressionFileError, SuppressionList
 from enrich_pipeline.waterfall import Known
 from enrich_pipeline_tests.pipeline_helpers import (
-    KEY_VARIABLES,
     PROVIDERS,
-    SPEED,
     Pipeline,
     materialized_metadata,
     people_submitted,
@@ -141,19 +137,6 @@ def test_the_shipped_example_list_loads_and_suppresses_nobody_real(
 
 
 # --------------------------------------------------------------------- zero requests, every provider
-
-
-@pytest.fixture
-def pipeline_env(
-    monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer
-) -> Iterator[SandboxServer]:
-    for name in KEY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ENRICH_SANDBOX_URL", sandbox.url)
-    monkeypatch.setenv("ENRICH_SANDBOX_SPEED", SPEED)
-    forget_sandbox_endpoint()
-    yield sandbox
-    forget_sandbox_endpoint()
 
 
 def who(world: World, prospect: dict[str, Any]) -> Person | None:
