@@ -519,7 +519,9 @@ def test_materialisations_say_rows_found_rate_and_credits_and_never_a_key(
     # Few people: real-key clients pace themselves at the real limits (lemlist 20 requests in
     # 2 s: one submit and two rounds of polls stay under it).
     pipeline.write_day(planted_sandbox.state.world, DAY, 8, seed=1)
-    instance = dg.DagsterInstance.ephemeral()
+    # an instance on disk, so its run and event storage can be searched for the keys too
+    (tmp_path / "dagster_home").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
     result = pipeline.materialize(DAY, instance=instance)
     metadata = materialized_metadata(result)
     counters = planted_sandbox.counters()
@@ -547,3 +549,11 @@ def test_materialisations_say_rows_found_rate_and_credits_and_never_a_key(
     for value in PLANTED.values():
         assert value not in said
         assert base64.b64encode(f":{value}".encode()).decode() not in said
+    # never written to disk: not in the warehouse, the ledger, or Dagster's storage
+    on_disk = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".parquet" for p in on_disk) and any("ledger" in p.name for p in on_disk)
+    assert any("dagster_home" in p.parts for p in on_disk)
+    for path in on_disk:
+        content = path.read_bytes()
+        for value in PLANTED.values():
+            assert value.encode() not in content, f"a key was written to {path}"
