@@ -355,7 +355,7 @@ class EnrichsoClient:
             auth=SecretAuth(add_key),
             credential_id=api_key,
             rate_limits=rate_limits if rate_limits is not None else plan_rate_limits(plan, speed),
-            retry=retry or RetryPolicy(),
+            retry=retry if retry is not None else RetryPolicy.for_speed(speed),
             timeout_s=timeout_s,
             error_parser=parse_enrichso_error,
         )

@@ -258,7 +258,7 @@ class LemlistClient:
                 bucket: [replace(r, window_s=r.window_s * speed) for r in rules]
                 for bucket, rules in limits.items()
             },
-            retry=retry if retry is not None else _scaled_retry(speed),
+            retry=retry if retry is not None else RetryPolicy.for_speed(speed),
             timeout_s=timeout_s,
             error_parser=parse_lemlist_error,
         )
@@ -481,17 +481,6 @@ class LemlistClient:
             remaining = _dict(_dict(body.get("details")).get("remaining"))
             credits = remaining.get("total")
         return int(credits) if _is_int(credits) else None
-
-
-def _scaled_retry(speed: float) -> RetryPolicy:
-    base = RetryPolicy()
-    return RetryPolicy(
-        max_attempts=base.max_attempts,
-        base_delay_s=base.base_delay_s * speed,
-        max_delay_s=base.max_delay_s * speed,
-        max_total_s=base.max_total_s * speed,
-        max_retry_after_s=base.max_retry_after_s * speed,
-    )
 
 
 def _submitted_id(answer: Any, route: str) -> str:

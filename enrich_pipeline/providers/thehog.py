@@ -324,7 +324,7 @@ class ThehogClient:
                 bucket: [replace(r, window_s=r.window_s * speed) for r in rules]
                 for bucket, rules in limits.items()
             },
-            retry=retry if retry is not None else _scaled_retry(speed),
+            retry=retry if retry is not None else RetryPolicy.for_speed(speed),
             timeout_s=timeout_s,
             error_parser=parse_hog_error,
         )
@@ -535,17 +535,6 @@ class ThehogClient:
     ) -> list[EnrichmentResult]:
         """submit + collect."""
         return self.collect(self.submit(requests, webhook_url=webhook_url), **collect_kw)
-
-
-def _scaled_retry(speed: float) -> RetryPolicy:
-    base = RetryPolicy()
-    return RetryPolicy(
-        max_attempts=base.max_attempts,
-        base_delay_s=base.base_delay_s * speed,
-        max_delay_s=base.max_delay_s * speed,
-        max_total_s=base.max_total_s * speed,
-        max_retry_after_s=base.max_retry_after_s * speed,
-    )
 
 
 def _submission(planned: _Planned, status: int, answer: Any, raw: dict[str, Any]) -> Submission:

@@ -66,6 +66,18 @@ class RetryPolicy:
     max_total_s: float = 120.0  # give up once this much time went to waiting
     max_retry_after_s: float = 300.0  # a Retry-After beyond this is treated as an outage
 
+    @classmethod
+    def for_speed(cls, speed: float) -> RetryPolicy:
+        """The default policy with every wait scaled, for a sandbox running at `speed`."""
+        base = cls()
+        return cls(
+            max_attempts=base.max_attempts,
+            base_delay_s=base.base_delay_s * speed,
+            max_delay_s=base.max_delay_s * speed,
+            max_total_s=base.max_total_s * speed,
+            max_retry_after_s=base.max_retry_after_s * speed,
+        )
+
 
 @dataclass(frozen=True)
 class ErrorDetail:
