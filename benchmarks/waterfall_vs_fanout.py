@@ -134,20 +134,7 @@ def prospect_set(sandbox: SandboxServer, n: int, seed: int) -> tuple[pa.Table, l
     rejected = (
         int((result.rejects["severity"] != "field_dropped").sum()) if len(result.rejects) else 0
     )
-    people = [
-        Known(  # as enrich_pipeline.assets.enrichment.known_people
-            person_key=row["person_key"],
-            first_name=row.get("first_name") or None,
-            last_name=row.get("last_name") or None,
-            company_name=row.get("company_name") or None,
-            company_domain=row.get("company_domain") or None,
-            email=row.get("email") or None,
-            linkedin_url=row.get("linkedin_url") or None,
-            job_title=row.get("job_title") or None,
-            correlation=row.get("crm_id") or None,
-        )
-        for row in table.to_pylist()
-    ]
+    people = [Known.from_prospect(row) for row in table.to_pylist()]
     return table, people, rejected
 
 

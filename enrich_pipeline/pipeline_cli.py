@@ -162,24 +162,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     if not rows:
         print("estimate: no usable prospects in the given paths", file=sys.stderr)
         return 2
-    people = [
-        Known(
-            person_key=r["person_key"],
-            **{
-                k: (r.get(k) if isinstance(r.get(k), str) and r.get(k) else None)
-                for k in (
-                    "first_name",
-                    "last_name",
-                    "company_name",
-                    "company_domain",
-                    "email",
-                    "linkedin_url",
-                    "job_title",
-                )
-            },
-        )
-        for r in rows
-    ]
+    people = [Known.from_prospect(r) for r in rows]
     from enrich_pipeline.suppression import SuppressionList
 
     suppressed = SuppressionList.load(config.suppression_file).screen(people)

@@ -99,6 +99,26 @@ class Known:
         default_factory=dict
     )  # field -> why we must not move on
 
+    @classmethod
+    def from_prospect(cls, row: Mapping[str, object]) -> Known:
+        """A `prospects` row (dict from Arrow or pandas) as known before any provider answered."""
+
+        def text(name: str) -> str | None:
+            value = row.get(name)
+            return value if isinstance(value, str) and value else None  # NaN / "" -> None
+
+        return cls(
+            person_key=str(row["person_key"]),
+            first_name=text("first_name"),
+            last_name=text("last_name"),
+            company_name=text("company_name"),
+            company_domain=text("company_domain"),
+            email=text("email"),
+            linkedin_url=text("linkedin_url"),
+            job_title=text("job_title"),
+            correlation=text("crm_id"),
+        )
+
     def inputs(self) -> frozenset[str]:
         names = (
             "first_name",

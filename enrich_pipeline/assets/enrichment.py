@@ -28,20 +28,7 @@ def known_people(store: PipelineStore, day: str) -> list[Known]:
     table = store.warehouse().read_partition("prospects", day)
     if table is None:
         return []
-    return [
-        Known(
-            person_key=row["person_key"],
-            first_name=row.get("first_name") or None,
-            last_name=row.get("last_name") or None,
-            company_name=row.get("company_name") or None,
-            company_domain=row.get("company_domain") or None,
-            email=row.get("email") or None,
-            linkedin_url=row.get("linkedin_url") or None,
-            job_title=row.get("job_title") or None,
-            correlation=row.get("crm_id") or None,
-        )
-        for row in table.to_pylist()
-    ]
+    return [Known.from_prospect(row) for row in table.to_pylist()]
 
 
 def stored_attempts(store: PipelineStore, providers: Sequence[str], day: str) -> list[Attempt]:

@@ -32,6 +32,18 @@ def _seconds_header(seconds: float, speed: float) -> str:
     return str(max(0, math.ceil(seconds))) if speed >= 1 else f"{max(seconds, 0.0):.3f}"
 
 
+def seconds_reset_headers(decision: RateDecision, state: SandboxState) -> dict[str, str]:
+    """X-RateLimit-* with Reset in seconds until reset (enrich.so, The Hog), Retry-After on a 429."""
+    headers = {
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+        "X-RateLimit-Reset": _seconds_header(decision.reset_s, state.config.speed),
+    }
+    if not decision.allowed:
+        headers["Retry-After"] = retry_after_header(decision.retry_after_s, state.config.speed)
+    return headers
+
+
 # --------------------------------------------------------------------------------------- lemlist
 
 
@@ -177,14 +189,7 @@ class EnrichsoDialect:
         return rules
 
     def rate_headers(self, decision: RateDecision, state: SandboxState) -> dict[str, str]:
-        headers = {
-            "X-RateLimit-Limit": str(decision.limit),
-            "X-RateLimit-Remaining": str(decision.remaining),
-            "X-RateLimit-Reset": _seconds_header(decision.reset_s, state.config.speed),
-        }
-        if not decision.allowed:
-            headers["Retry-After"] = retry_after_header(decision.retry_after_s, state.config.speed)
-        return headers
+        return seconds_reset_headers(decision, state)
 
     def too_many_requests(
         self, request: Request, decision: RateDecision, state: SandboxState
@@ -281,14 +286,7 @@ class ThehogDialect:
 
     def rate_headers(self, decision: RateDecision, state: SandboxState) -> dict[str, str]:
         # Header names beyond the prefix are UNKNOWN; ASSUMPTION Limit/Remaining/Reset (seconds).
-        headers = {
-            "X-RateLimit-Limit": str(decision.limit),
-            "X-RateLimit-Remaining": str(decision.remaining),
-            "X-RateLimit-Reset": _seconds_header(decision.reset_s, state.config.speed),
-        }
-        if not decision.allowed:
-            headers["Retry-After"] = retry_after_header(decision.retry_after_s, state.config.speed)
-        return headers
+        return seconds_reset_headers(decision, state)
 
     def too_many_requests(
         self, request: Request, decision: RateDecision, state: SandboxState
