@@ -34,21 +34,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from enrich_pipeline.assets.enrichment import BATCH_MAX
-from enrich_pipeline.flatten import attempts_table, build_contacts
-from enrich_pipeline.ingest import normalise
-from enrich_pipeline.ledger import Ledger
+from enrich_pipeline.defs.enrichment import BATCH_MAX
+from enrich_pipeline.ingest.prospects import normalise
 from enrich_pipeline.model import Attempt, EnrichmentRequest, Outcome, WantedField
-from enrich_pipeline.pricing import price
-from enrich_pipeline.providers.enrichso import PRODUCT_OF_FIELD, EnrichsoClient
-from enrich_pipeline.providers.lemlist import LemlistClient
-from enrich_pipeline.providers.thehog import ThehogClient
-from enrich_pipeline.runner import ProviderRun, RunSettings, run_provider
+from enrich_pipeline.providers.enrichso.client import PRODUCT_OF_FIELD, EnrichsoClient
+from enrich_pipeline.providers.lemlist.client import LemlistClient
+from enrich_pipeline.providers.thehog.client import ThehogClient
 from enrich_pipeline.sandbox.config import SandboxConfig
 from enrich_pipeline.sandbox.prospects import make_prospects
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.settings import Settings
-from enrich_pipeline.waterfall import Known, fold_attempts, plan_requests
+from enrich_pipeline.spend.ledger import Ledger
+from enrich_pipeline.spend.pricing import price
+from enrich_pipeline.spend.runner import ProviderRun, RunSettings, run_provider
+from enrich_pipeline.spend.waterfall import Known, fold_attempts, plan_requests
+from enrich_pipeline.warehouse.flatten import attempts_table, build_contacts
 
 E, P, L, V = (
     WantedField.EMAIL,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from enrich_pipeline.assets.contacts import build_contacts_asset
-from enrich_pipeline.assets.enrichment import build_enrichment_assets
-from enrich_pipeline.assets.prospects import prospects, raw_prospects
-from enrich_pipeline.assets.report import build_provider_report_asset
-from enrich_pipeline.assets.store import PipelineStore
-from enrich_pipeline.automation import daily_schedule, enrich_job, new_prospect_files
-from enrich_pipeline.providers.resources import provider_resources
+from enrich_pipeline.defs.automation import daily_schedule, enrich_job, new_prospect_files
+from enrich_pipeline.defs.contacts import build_contacts_asset
+from enrich_pipeline.defs.enrichment import build_enrichment_assets
+from enrich_pipeline.defs.prospects import prospects, raw_prospects
+from enrich_pipeline.defs.report import build_provider_report_asset
+from enrich_pipeline.defs.resources import provider_resources
+from enrich_pipeline.defs.store import PipelineStore
 from enrich_pipeline.settings import Settings, settings
 
 

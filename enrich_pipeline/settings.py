@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
 
-from enrich_pipeline.budgets import Budget
 from enrich_pipeline.model import PROVIDERS, WantedField
+from enrich_pipeline.spend.budgets import Budget
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The default waterfall: cheapest first for every field we price (pricing.PRICES). enrich.so's phone

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from enrich_pipeline.providers.sandbox_mode import forget_sandbox_endpoint
 from enrich_pipeline.sandbox.config import SandboxConfig
+from enrich_pipeline.sandbox.endpoint import forget_sandbox_endpoint
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline_tests.webhook_receiver import WebhookReceiver
 

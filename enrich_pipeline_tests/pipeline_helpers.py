@@ -18,17 +18,17 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-from enrich_pipeline.assets.contacts import build_contacts_asset
-from enrich_pipeline.assets.enrichment import build_enrichment_assets
-from enrich_pipeline.assets.prospects import prospects, raw_prospects
-from enrich_pipeline.assets.store import PipelineStore
-from enrich_pipeline.ledger import Ledger
-from enrich_pipeline.providers.resources import EnrichsoResource, LemlistResource, ThehogResource
-from enrich_pipeline.providers.sandbox_mode import forget_sandbox_endpoint
+from enrich_pipeline.defs.contacts import build_contacts_asset
+from enrich_pipeline.defs.enrichment import build_enrichment_assets
+from enrich_pipeline.defs.prospects import prospects, raw_prospects
+from enrich_pipeline.defs.resources import EnrichsoResource, LemlistResource, ThehogResource
+from enrich_pipeline.defs.store import PipelineStore
+from enrich_pipeline.sandbox.endpoint import forget_sandbox_endpoint
 from enrich_pipeline.sandbox.prospects import make_prospects, write_prospect_file
 from enrich_pipeline.sandbox.world import World
 from enrich_pipeline.settings import Settings
-from enrich_pipeline.warehouse import Warehouse
+from enrich_pipeline.spend.ledger import Ledger
+from enrich_pipeline.warehouse.storage import Warehouse
 
 PROVIDERS = ("lemlist", "enrichso", "thehog")
 KEY_VARIABLES = ("LEMLIST_API_KEY", "ENRICHSO_API_KEY", "THEHOG_ACCESS_KEY", "THEHOG_SECRET_KEY")

@@ -20,8 +20,8 @@ from enrich_pipeline.model import (
     RecordStatus,
     WantedField,
 )
-from enrich_pipeline.providers.enrichso import flatten, parse_webhook
-from enrich_pipeline.providers.enrichso_parse import (
+from enrich_pipeline.providers.enrichso.client import flatten, parse_webhook
+from enrich_pipeline.providers.enrichso.parse import (
     apportion,
     finder_status,
     legacy_validation_status,

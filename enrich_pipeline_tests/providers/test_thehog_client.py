@@ -23,13 +23,13 @@ from enrich_pipeline.model import (
     Submission,
     WantedField,
 )
-from enrich_pipeline.providers import thehog
 from enrich_pipeline.providers.errors import (
     AuthenticationError,
     CreditsExhaustedError,
     MalformedResponseError,
 )
-from enrich_pipeline.providers.thehog import (
+from enrich_pipeline.providers.thehog import client as thehog
+from enrich_pipeline.providers.thehog.client import (
     BATCH_MAX,
     DEFAULT_BASE_URL,
     DEFAULT_RATE_LIMITS,

@@ -1,1 +1,0 @@
-"""Thin Dagster assets over the plain-Python pipeline (ingest, runner, flatten, warehouse)."""

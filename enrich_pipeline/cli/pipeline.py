@@ -1,0 +1,186 @@
+"""`enrich-pipeline run`: materialise every asset for every sample day, headless, and summarise."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from enrich_pipeline.settings import settings
+from enrich_pipeline.spend.ledger import Ledger
+
+if TYPE_CHECKING:  # pyarrow/duckdb load only for the commands that need them
+    from enrich_pipeline.warehouse.storage import Warehouse
+
+# The demo's embedded sandbox pace: job delays of seconds become tenths (real-key mode ignores it).
+DEFAULT_RUN_SPEED = "0.05"
+EXAMPLE_QUERY = (
+    "SELECT email_status, count(*) AS people, count(phone) AS with_phone "
+    "FROM contacts_latest GROUP BY email_status ORDER BY people DESC"
+)
+
+
+# Dagster's console logger at INFO: the assets' own progress lines, not every engine event.
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = sub.add_parser(
+        "run", help="materialise every asset for every day folder (or --day), then print a summary"
+    )
+    run.add_argument("--day", action="append", help="only this day (repeatable)")
+
+
+def raw_days(raw_dir: Path) -> list[str]:
+    from enrich_pipeline.defs.automation import day_fingerprints
+
+    return sorted(day_fingerprints(raw_dir))
+
+
+def _ledger_totals(path: Path) -> tuple[int, int]:
+    """(accepted submissions, credits spent) so far."""
+    ledger = Ledger(path)
+    try:
+        counts = ledger.counts()
+        submitted = sum(n for state, n in counts.items() if state in ("submitted", "completed"))
+        return submitted, ledger.credits_spent()
+    finally:
+        ledger.close()
+
+
+def run_pipeline(args: argparse.Namespace) -> int:
+    os.environ.setdefault("ENRICH_SANDBOX_SPEED", DEFAULT_RUN_SPEED)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    import dagster as dg
+
+    from enrich_pipeline.definitions import defs
+    from enrich_pipeline.warehouse.storage import Warehouse, connect_readonly
+
+    config = settings()
+    days = args.day or raw_days(config.raw_dir)
+    if not days:
+        print(f"run: no day folders with prospect files under {config.raw_dir}", file=sys.stderr)
+        return 2
+    submitted_before, credits_before = _ledger_totals(config.ledger_path)
+    instance = (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
+    )
+    job = defs.resolve_job_def("enrich_job")
+    for number, day in enumerate(days, 1):
+        print(f"[{number}/{len(days)}] {day}: materialising every asset ...", flush=True)
+        result = job.execute_in_process(
+            partition_key=day, instance=instance, raise_on_error=False, run_config=QUIET
+        )
+        if not result.success:
+            failed = [e.step_key for e in result.all_events if e.is_step_failure]
+            print(
+                f"run: {day} failed in {', '.join(failed)}; see the Dagster logs above",
+                file=sys.stderr,
+            )
+            return 1
+    submitted_after, credits_after = _ledger_totals(config.ledger_path)
+    print(
+        summary_line(
+            Warehouse(config.warehouse_dir),
+            days,
+            credits_after - credits_before,
+            submitted_after - submitted_before,
+        )
+    )
+    print(f'\nduckdb {config.warehouse_dir / "enrich.duckdb"} -readonly -c "{EXAMPLE_QUERY}"')
+    with connect_readonly(config.warehouse_dir) as db:
+        print(db.sql(EXAMPLE_QUERY))
+    return 0
+
+
+def summary_line(warehouse: Warehouse, days: list[str], credits: int, submissions: int) -> str:
+    """The one machine-readable line `make run` ends with."""
+    prospects = rejects = contacts = 0
+    found = {"email": 0, "phone": 0, "linkedin": 0}
+    for day in days:
+        people = warehouse.read_partition("prospects", day)
+        prospects += people.num_rows if people is not None else 0
+        rejected = warehouse.read_partition("prospect_rejects", day)
+        if rejected is not None:
+            rejects += sum(
+                1 for s in rejected.column("severity").to_pylist() if s != "field_dropped"
+            )
+        table = warehouse.read_partition("contacts", day)
+        if table is None:
+            continue
+        contacts += table.num_rows
+        for field in found:
+            found[field] += table.column(f"found_{field}").to_pylist().count(True)
+    return (
+        f"SUMMARY days={len(days)} prospects={prospects} rejects={rejects} contacts={contacts} "
+        f"email_found={found['email']} phone_found={found['phone']} "
+        f"linkedin_found={found['linkedin']} credits_spent={credits} new_submissions={submissions}"
+    )
+
+
+def add_estimate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    estimate = sub.add_parser(
+        "estimate",
+        help="what enriching these prospect files or day folders would cost, before spending",
+    )
+    estimate.add_argument("paths", nargs="+", type=Path, help="prospect files or day folders")
+
+
+def _people_of(paths: list[Path]) -> tuple[list[object], list[str]]:
+    import pandas as pd
+
+    from enrich_pipeline.ingest.prospects import normalise, read_raw_day
+
+    frames, problems = [], []
+    for path in paths:
+        folder = path if path.is_dir() else path.parent
+        if not path.exists():
+            problems.append(f"{path}: no such file or folder")
+            continue
+        raw = read_raw_day(folder, day=folder.name)
+        frame = raw.frame
+        if not path.is_dir():
+            frame = frame[frame["source_file"].str.endswith("/" + path.name)]
+        frames.append(normalise(frame, day=folder.name).prospects)
+    people = pd.concat(frames, ignore_index=True).drop_duplicates("person_key") if frames else None
+    return ([] if people is None else people.to_dict("records")), problems
+
+
+def run_estimate(args: argparse.Namespace) -> int:
+    from enrich_pipeline.spend.estimate import estimate_run, render
+    from enrich_pipeline.spend.waterfall import Known
+
+    config = settings()
+    rows, problems = _people_of(args.paths)
+    for problem in problems:
+        print(f"estimate: {problem}", file=sys.stderr)
+    if not rows:
+        print("estimate: no usable prospects in the given paths", file=sys.stderr)
+        return 2
+    people = [Known.from_prospect(r) for r in rows]
+    from enrich_pipeline.spend.suppression import SuppressionList
+
+    suppressed = SuppressionList.load(config.suppression_file).screen(people)
+    people = [p for p in people if p.person_key not in suppressed]  # they are never sent
+    ledger = Ledger(config.ledger_path)
+    try:
+        lines = estimate_run(
+            people, config.provider_order, config.wanted_fields, ledger, config.ttl
+        )
+    finally:
+        ledger.close()
+    print(
+        f"{len(people)} people ({len(suppressed)} suppressed, not counted); "
+        f"providers in order {', '.join(config.provider_order)}; "
+        f"fields {', '.join(sorted(f.value for f in config.wanted_fields))}"
+    )
+    print(render(lines))
+    worst = sum(line.worst_case for line in lines)
+    expected = sum(line.expected for line in lines)
+    print(f"total: worst case {worst} credits, expected {expected} credits (nothing was spent)")
+    return 0

@@ -1,0 +1,224 @@
+"""One enrichment asset per provider, made by one factory and chained in the waterfall order."""
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import dagster as dg
+import pyarrow as pa
+
+from enrich_pipeline.defs.store import DAILY, ONE_DAY_PER_RUN, PipelineStore, markdown_table
+from enrich_pipeline.model import Attempt, EnrichmentResult, Outcome, WantedField
+from enrich_pipeline.providers.polling import PollProgress
+from enrich_pipeline.settings import Settings
+from enrich_pipeline.spend.budgets import allowance
+from enrich_pipeline.spend.runner import ProviderRun, RunSettings, run_provider
+from enrich_pipeline.spend.suppression import SuppressionList, suppressed_attempts
+from enrich_pipeline.spend.waterfall import Known, fold_attempts, plan_requests
+from enrich_pipeline.warehouse.flatten import attempts_table
+
+BATCH_MAX = {"lemlist": 500, "enrichso": 10_000, "thehog": 100}
+TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def attempts_table_name(provider: str) -> str:
+    return f"attempts_{provider}"
+
+
+def known_people(store: PipelineStore, day: str) -> list[Known]:
+    table = store.warehouse().read_partition("prospects", day)
+    if table is None:
+        return []
+    return [Known.from_prospect(row) for row in table.to_pylist()]
+
+
+def stored_attempts(store: PipelineStore, providers: Sequence[str], day: str) -> list[Attempt]:
+    """Earlier providers' attempts of the day, exactly as their assets recorded them."""
+    attempts: list[Attempt] = []
+    warehouse = store.warehouse()
+    for provider in providers:
+        table = warehouse.read_partition(attempts_table_name(provider), day)
+        if table is None:
+            continue
+        for row in table.select(
+            ["result_json", "fields_requested", "outcome", "from_cache"]
+        ).to_pylist():
+            attempts.append(
+                Attempt(
+                    EnrichmentResult.model_validate_json(row["result_json"]),
+                    frozenset(WantedField(f) for f in row["fields_requested"]),
+                    Outcome(row["outcome"]),
+                    bool(row["from_cache"]),
+                )
+            )
+    return attempts
+
+
+def attempts_partition(run: ProviderRun, day: str) -> pa.Table:
+    """The flat attempts table plus what the next provider in the chain needs to continue."""
+    table = attempts_table(
+        [a.result for a in run.attempts],
+        day=day,
+        cache_hits={
+            a.result.person_key for a in run.attempts if a.from_cache and a.result.person_key
+        },
+    )
+    extra = {
+        "outcome": pa.array([a.outcome.value for a in run.attempts], pa.string()),
+        "fields_requested": pa.array(
+            [sorted(f.value for f in a.fields) for a in run.attempts], pa.list_(pa.string())
+        ),
+        "result_json": pa.array([a.result.model_dump_json() for a in run.attempts], pa.string()),
+    }
+    for name, column in extra.items():
+        table = table.append_column(name, column)
+    return table
+
+
+def run_metadata(
+    run: ProviderRun, planned: int, wanted: frozenset[WantedField]
+) -> dict[str, object]:
+    found = [a for a in run.attempts if a.outcome is Outcome.FOUND]
+    rates = {}
+    for field in sorted(wanted, key=lambda f: f.value):
+        asked = [a for a in run.attempts if field in a.fields]
+        got = [a for a in found if field in a.fields and _has(a.result, field)]
+        rates[field.value] = round(len(got) / len(asked), 3) if asked else None
+    preview = [
+        {
+            "person_key": a.result.person_key,
+            "outcome": a.outcome.value,
+            "email": a.result.email,
+            "email_status": a.result.email_status,
+            "phones": len(a.result.phones),
+            "linkedin": bool(a.result.linkedin),
+            "cached": a.from_cache,
+        }
+        for a in run.attempts
+    ]
+    outcomes = {o.value: run.count(o) for o in Outcome if run.count(o)}
+    return {
+        "people_sent": planned,
+        "rows": len(run.attempts),
+        "new_submissions": run.new_submissions,
+        "resumed_jobs": run.resumed,
+        "cache_hits": run.cache_hits,
+        "credits_spent": run.credits_spent,
+        "outcomes": dg.MetadataValue.json(outcomes),
+        "found_rate": dg.MetadataValue.json(rates),
+        "stopped": run.stopped or "",
+        "preview": dg.MetadataValue.md(
+            markdown_table(
+                preview,
+                ["person_key", "outcome", "email", "email_status", "phones", "linkedin", "cached"],
+            )
+        ),
+    }
+
+
+def _has(result: EnrichmentResult, field: WantedField) -> bool:
+    if field is WantedField.EMAIL:
+        return bool(result.email)
+    if field is WantedField.PHONE:
+        return bool(result.phones)
+    if field is WantedField.LINKEDIN:
+        return result.linkedin is not None
+    return result.email_status is not None
+
+
+class EnrichmentConfig(dg.Config):
+    """Run config of one provider asset (everything else comes from ENRICH_* settings)."""
+
+    max_credits: int | None = None  # a cap for this provider in this run, on top of the budgets
+
+
+def build_enrichment_asset(
+    provider: str, earlier: Sequence[str], settings: Settings
+) -> dg.AssetsDefinition:
+    upstream = [dg.AssetKey("prospects")] + [dg.AssetKey(f"{p}_enrichment") for p in earlier[-1:]]
+
+    @dg.asset(
+        name=f"{provider}_enrichment",
+        partitions_def=DAILY,
+        backfill_policy=ONE_DAY_PER_RUN,
+        group_name="enrichment",
+        deps=upstream,
+        pool=provider,  # one key is never driven by two runs at once (pool limit in dagster.yaml)
+        retry_policy=TRANSIENT_RETRY,
+        kinds={"python", "parquet"},
+        required_resource_keys={"store", provider},
+        description=(
+            f"People still missing a wanted field that {provider} can produce from what is known so "
+            f"far ({', '.join(earlier) or 'the prospect row'}), sent in batches; one row per person "
+            "and attempt. Answers within the TTL come from the ledger at no cost."
+        ),
+    )
+    def _enrichment(
+        context: dg.AssetExecutionContext, config: EnrichmentConfig
+    ) -> dg.MaterializeResult:
+        day = context.partition_key
+        store: PipelineStore = context.resources.store
+        prospects = known_people(store, day)
+        people = fold_attempts(prospects, stored_attempts(store, earlier, day))
+        # Suppressed people never leave the machine: screened out before planning, at every provider
+        # (on the file's data and on what earlier providers found), recorded as skipped_suppressed.
+        suppressed = SuppressionList.load(settings.suppression_file).screen([*prospects, *people])
+        people = [known for known in people if known.person_key not in suppressed]
+        requests = plan_requests(provider, people, settings.wanted_fields)
+        context.log.info("%s %s: %d of %d people to ask", provider, day, len(requests), len(people))
+        client = getattr(context.resources, provider).get_client()
+        ledger = store.ledger()
+
+        def progress(p: PollProgress) -> None:
+            spent = ledger.credits_spent(day=day, provider=provider)
+            context.log.info(
+                "%s %s: %d/%d jobs done, %d credits so far", provider, day, p.done, p.total, spent
+            )
+
+        run_record = context.instance.get_run_record_by_id(context.run.run_id)
+        started = run_record.create_timestamp if run_record is not None else None
+        allowed = allowance(
+            settings.budget, provider, ledger, day, started, override=config.max_credits
+        )
+        if allowed.credits is not None:
+            context.log.info(
+                "%s %s: %d credits may be spent (%s)",
+                provider,
+                day,
+                allowed.credits,
+                allowed.binding,
+            )
+        try:
+            run = run_provider(
+                provider,
+                client,
+                ledger,
+                day,
+                requests,
+                RunSettings(
+                    ttl=settings.ttl,
+                    retry_failed_after=settings.retry_failed_after,
+                    batch_max=BATCH_MAX[provider],
+                    poll_timeout_s=settings.poll_timeout_s,
+                ),
+                on_progress=progress,
+                budget_credits=allowed.credits,
+                budget_reason=allowed.binding,
+            )
+        finally:
+            client.close()
+            ledger.close()
+        skipped = suppressed_attempts(provider, suppressed)
+        recorded = replace(run, attempts=[*run.attempts, *skipped])
+        store.warehouse().write_partition(
+            attempts_table_name(provider), day, attempts_partition(recorded, day)
+        )
+        metadata = run_metadata(run, len(requests), settings.wanted_fields)
+        metadata["suppressed"] = len(suppressed)  # a count only: never who
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _enrichment
+
+
+def build_enrichment_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    order = settings.provider_order
+    return [build_enrichment_asset(p, order[:i], settings) for i, p in enumerate(order)]

@@ -1,0 +1,129 @@
+"""raw_prospects, prospects and prospect_rejects: one day's files, read and cleaned."""
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+
+from enrich_pipeline.defs.store import DAILY, ONE_DAY_PER_RUN, PipelineStore, markdown_table
+from enrich_pipeline.ingest.prospects import (
+    REJECT_COLUMNS,
+    merge_with_earlier,
+    normalise,
+    problems_as_rejects,
+    read_raw_day,
+)
+
+REJECTS_SCHEMA = pa.schema(
+    [(c, pa.int64() if c == "source_row" else pa.string()) for c in REJECT_COLUMNS]
+)
+
+
+def rejects_table(frame: pd.DataFrame) -> pa.Table:
+    """Typed even when empty, so every day's file has the same columns."""
+    frame = frame.reindex(columns=list(REJECT_COLUMNS))
+    frame = frame.astype({c: "object" for c in REJECT_COLUMNS if c != "source_row"})
+    frame["source_row"] = pd.to_numeric(frame["source_row"], errors="coerce").astype("Int64")
+    return pa.Table.from_pandas(frame, schema=REJECTS_SCHEMA, preserve_index=False)
+
+
+def _preview(frame: pd.DataFrame, columns: list[str]) -> dg.MetadataValue:
+    shown = [c for c in columns if c in frame.columns]
+    return dg.MetadataValue.md(markdown_table(frame[shown].head(5).to_dict("records"), shown))
+
+
+@dg.asset(
+    partitions_def=DAILY,
+    backfill_policy=ONE_DAY_PER_RUN,
+    group_name="prospects",
+    kinds={"python", "parquet"},
+    description="Every CSV/Parquet file of the day, read as is, with source file and row number.",
+)
+def raw_prospects(context: dg.AssetExecutionContext, store: PipelineStore) -> dg.MaterializeResult:
+    day = context.partition_key
+    raw = read_raw_day(store.day_dir(day), day=day)
+    warehouse = store.warehouse()
+    warehouse.write_partition(
+        "raw_prospects", day, pa.Table.from_pandas(raw.frame, preserve_index=False)
+    )
+    warehouse.write_partition("raw_problems", day, rejects_table(problems_as_rejects(raw.problems)))
+    files = sorted(raw.frame["source_file"].unique()) if len(raw.frame) else []
+    context.log.info(
+        "%s: %d rows from %d files, %d unreadable",
+        day,
+        len(raw.frame),
+        len(files),
+        len(raw.problems),
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "rows": len(raw.frame),
+            "files": dg.MetadataValue.json(files),
+            "unreadable_rows": len(raw.problems),
+        }
+    )
+
+
+@dg.multi_asset(
+    partitions_def=DAILY,
+    backfill_policy=ONE_DAY_PER_RUN,
+    group_name="prospects",
+    specs=[
+        dg.AssetSpec(
+            "prospects",
+            deps=[raw_prospects],
+            kinds={"python", "parquet"},
+            description=(
+                "Normalised people of the day: names, emails, registrable domains, canonical LinkedIn "
+                "URLs, person_key, duplicates merged."
+            ),
+        ),
+        dg.AssetSpec(
+            "prospect_rejects",
+            deps=[raw_prospects],
+            kinds={"parquet"},
+            description=(
+                "Every raw row (or field) that could not be used, with file, row, field and reason."
+            ),
+        ),
+    ],
+)
+def prospects(context: dg.AssetExecutionContext, store: PipelineStore):  # type: ignore[no-untyped-def]
+    day = context.partition_key
+    warehouse = store.warehouse()
+    raw = warehouse.read_partition("raw_prospects", day)
+    problems = warehouse.read_partition("raw_problems", day)
+    frame = raw.to_pandas() if raw is not None else pd.DataFrame()
+    result = normalise(frame, day=day)
+    earlier = set()
+    for earlier_day in warehouse.days("prospects"):
+        if earlier_day < day:
+            table = warehouse.read_partition("prospects", earlier_day)
+            if table is not None:
+                earlier.update(table.column("person_key").to_pylist())
+    people = merge_with_earlier(result.prospects, earlier)
+    rejects = result.rejects
+    if problems is not None and problems.num_rows:
+        rejects = pd.concat([problems.to_pandas(), rejects], ignore_index=True)
+    warehouse.write_partition("prospects", day, pa.Table.from_pandas(people, preserve_index=False))
+    warehouse.write_partition("prospect_rejects", day, rejects_table(rejects))
+    rejected = int((rejects["severity"] != "field_dropped").sum()) if len(rejects) else 0
+    yield dg.MaterializeResult(
+        asset_key="prospects",
+        metadata={
+            "rows": len(people),
+            "raw_rows": len(frame),
+            "duplicates_merged": int(people["duplicates"].sum()) if len(people) else 0,
+            "seen_on_earlier_days": int(people["seen_before"].sum()) if len(people) else 0,
+            "preview": _preview(
+                people, ["person_key", "first_name", "last_name", "company_domain"]
+            ),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="prospect_rejects",
+        metadata={
+            "rows": len(rejects),
+            "rejected_rows": rejected,
+            "preview": _preview(rejects, ["source_file", "source_row", "field", "reason"]),
+        },
+    )

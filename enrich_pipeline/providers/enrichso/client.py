@@ -1,0 +1,751 @@
+"""enrich.so (Enrich API v3) client: four batch products, their single-lookup twins, and flatten.
+
+| WantedField        | batch product (provider_ref prefix)            | needs                     |
+|--------------------|------------------------------------------------|---------------------------|
+| EMAIL_VERIFICATION | POST /email-validation/batch (`validation:`)   | email                     |
+| EMAIL              | POST /email-finder/batch (`finder:`)           | first, last, company dom. |
+| LINKEDIN           | POST /reverse-lookup/bulk-lookup (`reverse:`)  | email                     |
+| PHONE              | POST /reverse-lookup/phones/bulk (`phones:`)   | LinkedIn URL or email     |
+
+A batch is submitted (credits reserved), its status polled until `completed`/`failed`, then every
+results page fetched: the first results fetch settles the credits, later fetches are free and
+return the same settlement (providers.md 2.3, 2.11). Nothing here is idempotent on the provider's
+side: a submit or single lookup that may have reached enrich.so is never retried blindly (the
+transport raises SubmitOutcomeUnknownError); status and results reads are retried freely.
+
+Results rows are matched back to requests by their input (finder: name + domain; validation:
+email; phones: email or LinkedIn URL). Reverse-lookup bulk rows do NOT echo their email (and rows
+without a profile are omitted), so they are matched on the profile (URL, name + company, name,
+the address's local part against the name, then the last one left) — see enrichso_parse.correlate.
+A profile row that cannot be attributed is still returned (it was paid for), and a request that a
+leftover row might belong to is FAILED, not NOT_FOUND, so the waterfall does not pay twice.
+
+Payload reading (both documented shapes of every answer, webhooks, costs) is in enrichso_parse.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import httpx
+
+from enrich_pipeline.identity import (
+    canonical_linkedin_url,
+    linkedin_slug,
+    normalise_email,
+    person_key,
+    registrable_domain,
+)
+from enrich_pipeline.model import (
+    CostBasis,
+    EnrichmentRequest,
+    EnrichmentResult,
+    RecordStatus,
+    Submission,
+    WantedField,
+)
+from enrich_pipeline.providers.enrichso.parse import (
+    DONE_STATUSES,
+    FAILED_STATUSES,
+    PRICE,
+    PRODUCTS,
+    PROVIDER,
+    BatchView,
+    Emit,
+    Wanted,
+    batch_id_of,
+    batch_records,
+    email_domain,
+    email_key,
+    flatten_payload,
+    lead_key,
+    linkedin_key,
+    parse_webhook,
+    single_record,
+    text,
+    wanted_from_request,
+)
+from enrich_pipeline.providers.errors import (
+    BadRequestError,
+    MalformedResponseError,
+    ProviderError,
+    ProviderUnavailableError,
+    RateLimitedError,
+    SubmitOutcomeUnknownError,
+)
+from enrich_pipeline.providers.pacing import RateLimit
+from enrich_pipeline.providers.polling import ProgressCallback, poll_until_done
+from enrich_pipeline.providers.transport import (
+    ErrorDetail,
+    RetryPolicy,
+    SecretAuth,
+    Transport,
+    parse_error,
+)
+
+__all__ = [
+    "BATCH_MAX",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_RATE_LIMITS",
+    "EnrichsoClient",
+    "flatten",
+    "parse_webhook",
+    "plan_rate_limits",
+]
+
+log = logging.getLogger("enrich_pipeline.providers")
+
+DEFAULT_BASE_URL = "https://dev.enrich.so/api/v3"  # `dev.` is production (providers.md 2.1)
+
+# providers.md 2.1, per organisation: burst rps, sustained rpm, single-lookup ("enrichment") rpm,
+# bulk-submit rps and rpm. Enterprise has the global limits only.
+PLANS: dict[str, tuple[int, int, int | None, int | None, int | None]] = {
+    "free": (5, 60, 10, 1, 2),
+    "growth": (25, 300, 100, 3, 10),
+    "scale": (50, 1000, 500, 5, 20),
+    "pro": (100, 5000, 2000, 10, 50),
+    "enterprise": (200, 10000, None, None, None),
+}
+DEFAULT_PLAN = "growth"
+
+
+def plan_rate_limits(plan: str = DEFAULT_PLAN, speed: float = 1.0) -> dict[str, list[RateLimit]]:
+    """The documented limits of a plan as pacing buckets: "global" applies to every call,
+    "enrichment" to single lookups, "bulk" to batch submits (a submit is one request)."""
+    if plan not in PLANS:
+        raise ValueError(f"unknown enrich.so plan {plan!r}; one of {', '.join(PLANS)}")
+    burst, sustained, single, bulk_rps, bulk_rpm = PLANS[plan]
+    limits = {
+        "global": [RateLimit(burst, 1.0 * speed, "global"), RateLimit(sustained, 60.0 * speed)]
+    }
+    if single is not None:
+        limits["enrichment"] = [RateLimit(single, 60.0 * speed, "enrichment")]
+    if bulk_rps is not None and bulk_rpm is not None:
+        limits["bulk"] = [
+            RateLimit(bulk_rps, 1.0 * speed, "bulk"),
+            RateLimit(bulk_rpm, 60.0 * speed, "bulk"),
+        ]
+    return limits
+
+
+DEFAULT_RATE_LIMITS = plan_rate_limits()
+# Documented maxima per submit (providers.md 2.1); phones counts emails + LinkedIn URLs together.
+BATCH_MAX = {"validation": 500_000, "finder": 500_000, "reverse": 100_000, "phones": 500_000}
+RESULTS_LIMIT = 1000  # the largest documented results page
+POLL_INTERVAL_S = 5.0  # the docs ask for 5-10 s between status polls
+COLLECT_TIMEOUT_S = 3600.0
+MAX_REFUSED_PER_CHUNK = 25  # 400s naming one bad item: drop it and resubmit, at most this often
+
+SUBMIT_PATHS = {
+    "validation": "/email-validation/batch",
+    "finder": "/email-finder/batch",
+    "reverse": "/reverse-lookup/bulk-lookup",
+    "phones": "/reverse-lookup/phones/bulk",
+}
+SINGLE_PATHS = {
+    "validation": "/email-validation",
+    "finder": "/email-finder",
+    "reverse": "/reverse-lookup/lookup",
+    "phones": "/reverse-lookup/phones",
+}
+PRODUCT_OF_FIELD = {
+    WantedField.EMAIL_VERIFICATION: "validation",
+    WantedField.EMAIL: "finder",
+    WantedField.LINKEDIN: "reverse",
+    WantedField.PHONE: "phones",
+}
+# Credits per wanted field when it is found (providers.md 2.2): the price of the product asked.
+CREDIT_PRICES: dict[WantedField, int] = {f: PRICE[p] for f, p in PRODUCT_OF_FIELD.items()}
+# The provider's own syntax check, mirrored so one bad address does not get a whole batch refused.
+EMAIL_SYNTAX = re.compile(
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}$"
+)
+CULPRIT = re.compile(r"body/(emails|leads|linkedins)/(\d+)")
+
+
+def parse_enrichso_error(response: httpx.Response) -> ErrorDetail:
+    """problem+json or either legacy body (providers.md 2.10); 402 numbers added to the message
+    when the body carries them (`detail{required, itemCount, …}` or `required`/`shortfall`)."""
+    detail = parse_error(response)
+    try:
+        body = response.json()
+    except ValueError:
+        return detail
+    if not isinstance(body, dict):
+        return detail
+    numbers = body.get("detail") if isinstance(body.get("detail"), dict) else body
+    facts = [
+        f"{name} {numbers[name]}"
+        for name in ("required", "itemCount", "creditCostPerItem", "currentBalance", "shortfall")
+        if isinstance(numbers.get(name), int)
+    ]
+    if facts and not all(f.split()[-1] in detail.message for f in facts):
+        return ErrorDetail(f"{detail.message} ({', '.join(facts)})", detail.code)
+    return detail
+
+
+# ------------------------------------------------------------------------------------ planning
+
+
+@dataclass
+class _Item:
+    """One unique input of a batch product and every request that asked for it."""
+
+    product: str
+    key: str
+    payload: Any  # email | lead dict | ("email" | "linkedin", value) for phones
+    requests: list[EnrichmentRequest] = field(default_factory=list)
+
+
+def _valid_email(email: str | None) -> str | None:
+    address = normalise_email(email)
+    return address if address and len(address) <= 254 and EMAIL_SYNTAX.match(address) else None
+
+
+def plan_item(product: str, request: EnrichmentRequest) -> tuple[str, Any] | str:
+    """(input key, payload) of a request for one product, or why enrich.so cannot serve it."""
+    email = _valid_email(request.email)
+    if product in ("validation", "reverse"):
+        if email is None:
+            what = "email verification" if product == "validation" else "LinkedIn (reverse lookup)"
+            return f"enrich.so {what} needs a valid email"
+        return email_key(email) or "", email
+    if product == "phones":
+        url = canonical_linkedin_url(request.linkedin_url)
+        if url is not None and len(url) <= 500:  # the URL names one person unambiguously
+            return linkedin_key(url) or "", ("linkedin", url)
+        if email is None:
+            return "enrich.so phone lookup needs a LinkedIn URL or a valid email"
+        return email_key(email) or "", ("email", email)
+    first, last = (request.first_name or "").strip(), (request.last_name or "").strip()
+    domain = registrable_domain(request.company_domain)
+    if not (first and last and domain) or len(first) > 100 or len(last) > 100:
+        return "enrich.so email finder needs first_name, last_name and company_domain"
+    return lead_key(first, last, domain) or "", {
+        "firstName": first,
+        "lastName": last,
+        "domain": domain,
+    }
+
+
+def _products(request: EnrichmentRequest) -> list[str]:
+    wanted = {PRODUCT_OF_FIELD[f] for f in request.fields}
+    return [p for p in PRODUCTS if p in wanted]
+
+
+def _chunks(items: list[_Item], size: int) -> Iterator[list[_Item]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _body(product: str, chunk: Sequence[_Item], webhook_url: str | None) -> dict[str, Any]:
+    body: dict[str, Any]
+    if product == "finder":
+        body = {"leads": [item.payload for item in chunk]}
+    elif product == "phones":
+        body = {
+            kind: [item.payload[1] for item in chunk if item.payload[0] == name]
+            for kind, name in (("emails", "email"), ("linkedins", "linkedin"))
+        }
+        body = {k: v for k, v in body.items() if v}
+    else:
+        body = {"emails": [item.payload for item in chunk]}
+    if webhook_url:
+        body["webhookUrl"] = webhook_url
+    return body
+
+
+def _culprit(product: str, chunk: Sequence[_Item], message: str) -> int | None:
+    """Index in `chunk` of the item a field-scoped 400 names (`body/emails/3 Invalid email`)."""
+    match = CULPRIT.search(message)
+    if match is None:
+        return None
+    listed, position = match.group(1), int(match.group(2))
+    if product == "phones":
+        name = "email" if listed == "emails" else "linkedin"
+        indexes = [i for i, item in enumerate(chunk) if item.payload[0] == name]
+    else:
+        indexes = list(range(len(chunk)))
+    return indexes[position] if position < len(indexes) else None
+
+
+def _person(request: EnrichmentRequest) -> dict[str, Any]:
+    """What the request knows about the person, kept with the submission to match rows later."""
+    return {
+        "email": normalise_email(request.email),
+        "first_name": request.first_name,
+        "last_name": request.last_name,
+        "company_name": request.company_name,
+        "domain": registrable_domain(request.company_domain) or email_domain(request.email),
+        "linkedin_slug": linkedin_slug(request.linkedin_url),
+    }
+
+
+def _wanted(submission: Submission) -> Wanted:
+    raw, person = submission.raw, submission.raw.get("person") or {}
+    return Wanted(
+        keys=(str(raw.get("key")),),
+        person_key=submission.person_key,
+        correlation=submission.correlation,
+        email=person.get("email"),
+        first_name=person.get("first_name"),
+        last_name=person.get("last_name"),
+        company_name=person.get("company_name"),
+        domain=person.get("domain"),
+        linkedin_slug=person.get("linkedin_slug"),
+        raw=raw,
+    )
+
+
+def _identity(submission: Submission) -> tuple[str, str | None, str]:
+    return submission.person_key, submission.correlation, str(submission.raw.get("key"))
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    product, _, batch_id = ref.partition(":")
+    if product not in SUBMIT_PATHS or not batch_id:
+        raise ValueError(f"not an enrich.so batch reference: {ref!r} (want '<product>:<batchId>')")
+    return product, batch_id
+
+
+# -------------------------------------------------------------------------------------- client
+
+
+class EnrichsoClient:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        speed: float = 1.0,
+        batch_max: dict[str, int] | None = None,
+        single_lookup_max: int = 1,
+    ) -> None:
+        self.transport = transport
+        self.speed = speed
+        self.batch_max = {**BATCH_MAX, **(batch_max or {})}
+        # enrich() sends this few requests through the synchronous lookups instead of batches.
+        self.single_lookup_max = single_lookup_max
+        self._finished: dict[str, BatchView] = {}  # settled batches by ref (results are final)
+        self._known: dict[str, dict[tuple[str, str | None, str], Submission]] = {}
+        self._item_count: dict[str, int] = {}
+
+    @classmethod
+    def create(
+        cls,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        plan: str = DEFAULT_PLAN,
+        rate_limits: dict[str, list[RateLimit]] | None = None,
+        retry: RetryPolicy | None = None,
+        timeout_s: float = 30.0,
+        speed: float = 1.0,
+        batch_max: dict[str, int] | None = None,
+    ) -> Self:
+        """A client paced at `plan`'s documented limits; `speed` scales their windows (sandbox)."""
+
+        def add_key(request: httpx.Request) -> None:
+            request.headers["x-api-key"] = api_key
+
+        transport = Transport(
+            provider=PROVIDER,
+            base_url=base_url,
+            auth=SecretAuth(add_key),
+            credential_id=api_key,
+            rate_limits=rate_limits if rate_limits is not None else plan_rate_limits(plan, speed),
+            retry=retry if retry is not None else RetryPolicy.for_speed(speed),
+            timeout_s=timeout_s,
+            error_parser=parse_enrichso_error,
+        )
+        return cls(transport, speed=speed, batch_max=batch_max)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------- submit
+
+    def submit(
+        self, requests: Sequence[EnrichmentRequest], *, webhook_url: str | None = None
+    ) -> list[Submission]:
+        """One Submission per (request, product) pair. Inputs a product cannot use come back refused
+        without an HTTP call; duplicates share one batch item (billed once), as enrich.so would
+        dedupe them — done here too so that a duplicate split across chunks is not billed twice.
+
+        A 402 / outcome-unknown / auth failure part-way raises, with the submissions accepted so
+        far on the exception as `accepted_submissions` (live batches: record them first)."""
+        out: list[Submission] = []
+        items: dict[str, dict[str, _Item]] = {p: {} for p in PRODUCTS}
+        for request in requests:
+            for product in _products(request):
+                plan = plan_item(product, request)
+                if isinstance(plan, str):
+                    out.append(self._refusal(request, plan))
+                    continue
+                key, payload = plan
+                items[product].setdefault(key, _Item(product, key, payload)).requests.append(
+                    request
+                )
+        try:
+            for product in PRODUCTS:
+                for chunk in _chunks(list(items[product].values()), self.batch_max[product]):
+                    out.extend(self._submit_chunk(product, chunk, webhook_url))
+        except ProviderError as error:
+            accepted = [s for s in out if s.error is None]
+            error.accepted_submissions = accepted  # type: ignore[attr-defined]
+            raise
+        return out
+
+    def _refusal(self, request: EnrichmentRequest, reason: str, **raw: Any) -> Submission:
+        return Submission(
+            person_key=request.person_key,
+            provider=PROVIDER,
+            correlation=request.correlation,
+            error=reason,
+            raw=raw,
+        )
+
+    def _submit_chunk(
+        self, product: str, chunk: list[_Item], webhook_url: str | None
+    ) -> list[Submission]:
+        refused: list[Submission] = []
+        for _ in range(MAX_REFUSED_PER_CHUNK + 1):
+            try:
+                _, body = self.transport.request_json(
+                    "POST",
+                    SUBMIT_PATHS[product],
+                    json_body=_body(product, chunk, webhook_url),
+                    idempotent=False,
+                    bucket="bulk",
+                )
+                break
+            except BadRequestError as error:
+                # Refused as a whole (400 / 409): nothing was reserved. A 400 naming one item is
+                # resubmitted without that item; anything else refuses the chunk item by item.
+                culprit = _culprit(product, chunk, error.message) if error.status == 400 else None
+                if culprit is None:
+                    return refused + self._refuse_all(chunk, str(error))
+                bad = chunk.pop(culprit)
+                refused += self._refuse_all([bad], str(error))
+                if not chunk:
+                    return refused
+        else:
+            return refused + self._refuse_all(chunk, "too many invalid items in this batch")
+        return refused + self._accepted(product, chunk, body)
+
+    def _refuse_all(self, chunk: Sequence[_Item], reason: str) -> list[Submission]:
+        return [
+            self._refusal(r, reason, input=item.payload) for item in chunk for r in item.requests
+        ]
+
+    def _accepted(self, product: str, chunk: Sequence[_Item], body: Any) -> list[Submission]:
+        data = body.get("data") if isinstance(body, dict) else None
+        batch_id = batch_id_of(data) if isinstance(data, dict) else None
+        if batch_id is None:
+            raise SubmitOutcomeUnknownError(
+                PROVIDER,
+                f"POST {SUBMIT_PATHS[product]}: 200 without a batchId ({str(body)[:120]})",
+                hint="credits may be reserved; check GET /wallets/transactions before resubmitting",
+            )
+        ref = f"{product}:{batch_id}"
+        count = data.get("itemCount") if isinstance(data.get("itemCount"), int) else len(chunk)
+        self._item_count[ref] = count
+        log.info("enrichso: %s batch %s accepted with %d items", product, batch_id, count)
+        out = []
+        for item in chunk:
+            for request in item.requests:
+                raw = {
+                    "product": product,
+                    "batchId": batch_id,
+                    "key": item.key,
+                    "input": item.payload,
+                    "itemCount": count,
+                    "person": _person(request),
+                    "submit": body,
+                }
+                submission = Submission(
+                    person_key=request.person_key,
+                    provider=PROVIDER,
+                    provider_ref=ref,
+                    correlation=request.correlation,
+                    raw=raw,
+                )
+                self._remember(submission)
+                out.append(submission)
+        return out
+
+    def _remember(self, submission: Submission) -> None:
+        if submission.provider_ref and submission.error is None:
+            known = self._known.setdefault(submission.provider_ref, {})
+            known.setdefault(_identity(submission), submission)
+            count = submission.raw.get("itemCount")
+            if isinstance(count, int):
+                self._item_count.setdefault(submission.provider_ref, count)
+
+    # --------------------------------------------------------------------------------- poll
+
+    def poll(self, submission: Submission) -> list[EnrichmentResult] | None:
+        """This submission's records once its batch is terminal (settling it), else None."""
+        if submission.error is not None or not submission.provider_ref:
+            return [refused_record(submission)]
+        self._remember(submission)
+        view = self._outcome(submission.provider_ref)
+        if view is None:
+            return None
+        return self._records(view, [submission], leftovers=False)
+
+    def collect(
+        self,
+        submissions: Sequence[Submission],
+        *,
+        interval_s: float | None = None,
+        timeout_s: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> list[EnrichmentResult]:
+        """Poll every batch to its end (status every `interval_s`, default 5 s times speed) and read
+        all its results; a batch unfinished after `timeout_s` leaves its records PENDING."""
+        interval = POLL_INTERVAL_S * self.speed if interval_s is None else interval_s
+        timeout = COLLECT_TIMEOUT_S * self.speed if timeout_s is None else timeout_s
+        out = [refused_record(s) for s in submissions if s.error is not None or not s.provider_ref]
+        groups: dict[str, list[Submission]] = {}
+        for submission in submissions:
+            if submission.error is None and submission.provider_ref:
+                self._remember(submission)
+                groups.setdefault(submission.provider_ref, []).append(submission)
+        trouble: dict[str, str] = {}
+
+        def poll_once(ref: str) -> BatchView | None:
+            try:
+                return self._outcome(ref)
+            except (ProviderUnavailableError, RateLimitedError) as error:
+                trouble[ref] = str(error)  # an outage is not an answer: try again next round
+                return None
+
+        finished, _ = poll_until_done(
+            PROVIDER,
+            groups,
+            poll_once,
+            interval_s=interval,
+            timeout_s=timeout,
+            on_progress=on_progress,
+        )
+        for ref, group in groups.items():
+            view = finished.get(ref)
+            if view is None:
+                note = f"; last error: {trouble[ref]}" if ref in trouble else ""
+                reason = f"enrich.so batch still running after {timeout:g}s{note}"
+                out.extend(pending_record(s, reason) for s in group)
+            else:
+                out.extend(self._records(view, group, leftovers=True))
+        return out
+
+    def enrich(
+        self,
+        requests: Sequence[EnrichmentRequest],
+        *,
+        webhook_url: str | None = None,
+        **collect_kw: Any,
+    ) -> list[EnrichmentResult]:
+        """Submit and collect. A handful of requests (≤ single_lookup_max) and no webhook go
+        through the synchronous lookups instead: same price, no batch to wait for."""
+        if webhook_url is None and 0 < len(requests) <= self.single_lookup_max:
+            return [record for request in requests for record in self.lookup(request)]
+        return self.collect(self.submit(requests, webhook_url=webhook_url), **collect_kw)
+
+    def credits_remaining(self) -> int | None:
+        _, body = self.transport.request_json("GET", "/wallets/balance", idempotent=True)
+        data = body.get("data") if isinstance(body, dict) else None
+        balance = data.get("balance") if isinstance(data, dict) else None
+        return balance if isinstance(balance, int) and not isinstance(balance, bool) else None
+
+    def _records(
+        self, view: BatchView, group: Sequence[Submission], *, leftovers: bool
+    ) -> list[EnrichmentResult]:
+        """Records for `group`, correlated against every submission known for the batch (so that
+        elimination and duplicate billing see the whole batch)."""
+        ref = view.ref or ""
+        known = list(self._known.get(ref, {}).values())
+        all_known = len({_identity(s)[2] for s in known}) >= self._item_count.get(ref, 1 << 62)
+        asked = {_identity(s) for s in group}
+        report = {i for i, s in enumerate(known) if _identity(s) in asked}
+        # Rows nobody can claim are returned once everything the batch held is known (paid for).
+        emit = Emit(missing=True, keyed_leftovers=False, unkeyed_leftovers=leftovers and all_known)
+        wanted = [_wanted(s) for s in known]
+        return batch_records(view, wanted, emit, all_known=all_known, report=report)
+
+    def _outcome(self, ref: str) -> BatchView | None:
+        """The settled batch, or None while it runs. Status polls and results pages are free and
+        idempotent; the first results fetch after a terminal status settles the credits."""
+        if ref in self._finished:
+            return self._finished[ref]
+        product, batch_id = split_ref(ref)
+        path = f"{SUBMIT_PATHS[product]}/{batch_id}"
+        status, body = self.transport.request_json(
+            "GET", path, idempotent=True, accept=frozenset({404})
+        )
+        if status == 404:  # unknown to enrich.so (or another organisation's): nothing to wait for
+            view = BatchView(product, batch_id, "failed", [], {}, complete=True)
+            view.meta = {"error": "enrich.so does not know this batch (404)", "body": body}
+            self._finished[ref] = view
+            return view
+        data = body.get("data") if isinstance(body, dict) else None
+        state = text(data.get("status")) if isinstance(data, dict) else None
+        if state is None:
+            raise MalformedResponseError(
+                PROVIDER, f"GET {path}: no data.status in {str(body)[:120]}", status=status
+            )
+        if state.lower() not in DONE_STATUSES | FAILED_STATUSES:
+            return None
+        total = data.get("totalItems") if isinstance(data.get("totalItems"), int) else None
+        rows, meta = self._results(product, path, total)
+        view = BatchView(product, batch_id, state, rows, meta, complete=True)
+        self._finished[ref] = view
+        return view
+
+    def _results(self, product: str, path: str, total: int | None) -> tuple[list[Any], dict]:
+        """Every results page (limit 1000) until one comes back short. The first page's meta is
+        the settlement receipt (creditsUsed / creditsRefunded)."""
+        rows: list[Any] = []
+        meta: dict[str, Any] = {}
+        last_page = -(-total // RESULTS_LIMIT) + 1 if total is not None else 1_000_000
+        for page in range(1, last_page + 1):
+            params = {"page": page, "limit": RESULTS_LIMIT}
+            _, body = self.transport.request_json(
+                "GET", f"{path}/results", params=params, idempotent=True
+            )
+            data = body.get("data") if isinstance(body, dict) else None
+            results = data.get("results") if isinstance(data, dict) else None
+            if not isinstance(results, list):
+                raise MalformedResponseError(
+                    PROVIDER, f"GET {path}/results: no data.results list in {str(body)[:120]}"
+                )
+            rows.extend(results)
+            meta = meta or (body.get("meta") if isinstance(body.get("meta"), dict) else {})
+            full_set = product != "reverse" and total is not None and len(rows) >= total
+            if len(results) < RESULTS_LIMIT or full_set:
+                break
+        return rows, {**meta, "pages": page}
+
+    # ------------------------------------------------------------------------ single lookups
+
+    def _single(
+        self, product: str, *, json_body: Any = None, params: Any = None
+    ) -> EnrichmentResult:
+        """One synchronous paid lookup: billed at once, so never retried once it may have been
+        sent (SubmitOutcomeUnknownError); `meta.creditsUsed` is the receipt."""
+        method = "GET" if product == "phones" else "POST"
+        _, body = self.transport.request_json(
+            method,
+            SINGLE_PATHS[product],
+            json_body=json_body,
+            params=params,
+            idempotent=False,
+            bucket="enrichment",
+        )
+        return single_record(product, body)
+
+    def validate_email(self, email: str) -> EnrichmentResult:
+        record = self._single("validation", json_body={"email": email})
+        return _keyed(record, email=email)
+
+    def find_email(self, first_name: str, last_name: str, domain: str) -> EnrichmentResult:
+        lead = {"firstName": first_name, "lastName": last_name, "domain": domain}
+        record = self._single("finder", json_body=lead)
+        return _keyed(record, first_name=first_name, last_name=last_name, company_domain=domain)
+
+    def reverse_lookup(self, email: str) -> EnrichmentResult:
+        record = self._single("reverse", json_body={"email": email})
+        return _keyed(record, email=email)
+
+    def find_phones(
+        self, email: str | None = None, linkedin: str | None = None
+    ) -> EnrichmentResult:
+        if not email and not linkedin:
+            raise ValueError("find_phones needs an email or a LinkedIn URL")
+        params = {k: v for k, v in (("email", email), ("linkedin", linkedin)) if v}
+        record = self._single("phones", params=params)
+        return _keyed(record, linkedin_url=linkedin, email=email)
+
+    def lookup(self, request: EnrichmentRequest) -> list[EnrichmentResult]:
+        """Every wanted field of one person through the synchronous lookups, one record each.
+        A refused input is a FAILED record; a 402 or an unknown outcome raises."""
+        out = []
+        for product in _products(request):
+            plan = plan_item(product, request)
+            if isinstance(plan, str):
+                out.append(refused_record(self._refusal(request, plan)))
+                continue
+            try:
+                record = self._lookup_one(product, plan[1])
+            except BadRequestError as error:
+                record = refused_record(self._refusal(request, str(error)))
+            update = {"person_key": request.person_key, "request_correlation": request.correlation}
+            out.append(record.model_copy(update=update))
+        return out
+
+    def _lookup_one(self, product: str, payload: Any) -> EnrichmentResult:
+        if product == "validation":
+            return self.validate_email(payload)
+        if product == "reverse":
+            return self.reverse_lookup(payload)
+        if product == "finder":
+            return self.find_email(payload["firstName"], payload["lastName"], payload["domain"])
+        kind, value = payload
+        return self.find_phones(**{kind: value})
+
+
+# ------------------------------------------------------------------------------------ records
+
+
+def _keyed(record: EnrichmentResult, **identity: Any) -> EnrichmentResult:
+    """A single lookup's record keyed from its inputs when the payload did not show who it is."""
+    if record.person_key is not None:
+        return record
+    return record.model_copy(update={"person_key": person_key(**identity)})
+
+
+def refused_record(submission: Submission) -> EnrichmentResult:
+    """A submission enrich.so never accepted: FAILED with the reason; nothing was charged."""
+    return EnrichmentResult(
+        person_key=submission.person_key,
+        provider=PROVIDER,
+        provider_ref=submission.provider_ref,
+        request_correlation=submission.correlation,
+        record_status=RecordStatus.FAILED,
+        reason=submission.error or "submission has no provider reference",
+        cost_credits=0,
+        cost_basis=CostBasis.TABLE,
+        raw={"submission": submission.raw},
+    )
+
+
+def pending_record(submission: Submission, reason: str) -> EnrichmentResult:
+    """Still running at the deadline: pending, never not-found (the batch may yet answer)."""
+    return EnrichmentResult(
+        person_key=submission.person_key,
+        provider=PROVIDER,
+        provider_ref=submission.provider_ref,
+        request_correlation=submission.correlation,
+        record_status=RecordStatus.PENDING,
+        reason=reason,
+        raw={"submission": submission.raw},
+    )
+
+
+def flatten(payload: Any, *, requests: Sequence[EnrichmentRequest] = ()) -> list[EnrichmentResult]:
+    """Any enrich.so payload → records: single-lookup responses, results pages, status and submit
+    bodies (no records: they say nothing about a person), webhook callbacks (completion events:
+    none), or a list of these. `requests` (taken to be the batch's) lend their person_key and
+    correlation to the rows that match them; rows nobody asked for keep a key computed from the
+    payload. Never raises: an unexpected shape is one FAILED record keeping the payload."""
+    return flatten_payload(payload, [wanted_from_request(r) for r in requests])
