@@ -37,9 +37,9 @@ import pyarrow.compute as pc
 from enrich_pipeline.defs.enrichment import BATCH_MAX
 from enrich_pipeline.ingest.prospects import normalise
 from enrich_pipeline.model import Attempt, EnrichmentRequest, Outcome, WantedField
-from enrich_pipeline.providers.enrichso.client import PRODUCT_OF_FIELD, EnrichsoClient
-from enrich_pipeline.providers.lemlist.client import LemlistClient
-from enrich_pipeline.providers.thehog.client import ThehogClient
+from enrich_pipeline.providers.enrichso import PRODUCT_OF_FIELD, EnrichsoClient
+from enrich_pipeline.providers.lemlist import LemlistClient
+from enrich_pipeline.providers.thehog import ThehogClient
 from enrich_pipeline.sandbox.config import SandboxConfig
 from enrich_pipeline.sandbox.prospects import make_prospects
 from enrich_pipeline.sandbox.server import SandboxServer

@@ -62,7 +62,7 @@ def run_flatten(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    module = importlib.import_module(f"enrich_pipeline.providers.{args.provider}.client")
+    module = importlib.import_module(f"enrich_pipeline.providers.{args.provider}")
     records = _records_json(module.flatten(payload))
     if args.format == "parquet":
         if args.out is None:

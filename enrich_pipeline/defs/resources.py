@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from pydantic import Field
 
-from enrich_pipeline.providers.enrichso.client import EnrichsoClient
-from enrich_pipeline.providers.lemlist.client import LemlistClient
-from enrich_pipeline.providers.thehog.client import ThehogClient
+from enrich_pipeline.providers.enrichso import EnrichsoClient
+from enrich_pipeline.providers.lemlist import LemlistClient
+from enrich_pipeline.providers.thehog import ThehogClient
 
 if TYPE_CHECKING:
     from enrich_pipeline.sandbox.config import SandboxConfig

@@ -11,9 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from enrich_pipeline.model import EnrichmentRequest, WantedField
-from enrich_pipeline.providers.enrichso import client as enrichso
-from enrich_pipeline.providers.lemlist import client as lemlist
-from enrich_pipeline.providers.thehog import client as thehog
+from enrich_pipeline.providers import enrichso, lemlist, thehog
 
 # Credits charged per field when it is found (providers.md 1.9, 2.2, 4.5), as each provider module
 # declares them beside its client: spend depends on providers, never the reverse. The Hog's row is

@@ -59,7 +59,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from enrich_pipeline.model import PROVIDERS, WantedField
-from enrich_pipeline.providers.enrichso.client import PRODUCT_OF_FIELD
+from enrich_pipeline.providers.enrichso import PRODUCT_OF_FIELD
 from enrich_pipeline.spend.pricing import PRICES, price
 
 REPORT_FIELDS: tuple[str, ...] = ("email", "phone", "linkedin")

@@ -17,7 +17,7 @@ from enrich_pipeline.defs.resources import (
 )
 from enrich_pipeline.model import EnrichmentRequest, RecordStatus, WantedField
 from enrich_pipeline.providers.errors import AuthenticationError, ProviderError
-from enrich_pipeline.providers.lemlist.client import DEFAULT_BASE_URL as LEMLIST_REAL_URL
+from enrich_pipeline.providers.lemlist import DEFAULT_BASE_URL as LEMLIST_REAL_URL
 from enrich_pipeline.sandbox.config import SandboxConfig
 from enrich_pipeline.sandbox.endpoint import forget_sandbox_endpoint
 from enrich_pipeline.sandbox.server import SandboxServer

@@ -25,7 +25,7 @@ from enrich_pipeline.model import (
     RecordStatus,
     WantedField,
 )
-from enrich_pipeline.providers.enrichso.client import (
+from enrich_pipeline.providers.enrichso import (
     BATCH_MAX,
     DEFAULT_BASE_URL,
     DEFAULT_RATE_LIMITS,
@@ -768,7 +768,7 @@ def mock_client(handler: Callable[[httpx.Request], httpx.Response]) -> EnrichsoC
         retry=FAST_RETRY,
         client=httpx.Client(transport=httpx.MockTransport(handler), base_url=base),
     )
-    from enrich_pipeline.providers.enrichso.client import parse_enrichso_error
+    from enrich_pipeline.providers.enrichso.api import parse_enrichso_error
 
     transport.error_parser = parse_enrichso_error
     return EnrichsoClient(transport)

@@ -20,9 +20,9 @@ from enrich_pipeline.model import (
     RecordStatus,
     WantedField,
 )
-from enrich_pipeline.providers.enrichso.client import flatten, parse_webhook
+from enrich_pipeline.providers.enrichso import flatten, parse_webhook
+from enrich_pipeline.providers.enrichso.costs import apportion
 from enrich_pipeline.providers.enrichso.parse import (
-    apportion,
     finder_status,
     legacy_validation_status,
     validation_status,

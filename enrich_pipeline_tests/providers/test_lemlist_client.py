@@ -34,7 +34,7 @@ from enrich_pipeline.providers.errors import (
     ProviderUnavailableError,
     SubmitOutcomeUnknownError,
 )
-from enrich_pipeline.providers.lemlist.client import (
+from enrich_pipeline.providers.lemlist import (
     BATCH_MAX,
     DEFAULT_BASE_URL,
     DEFAULT_RATE_LIMITS,

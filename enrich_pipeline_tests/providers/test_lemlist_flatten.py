@@ -21,7 +21,7 @@ from enrich_pipeline.model import (
     WantedField,
 )
 from enrich_pipeline.providers.errors import AuthenticationError
-from enrich_pipeline.providers.lemlist.client import flatten, parse_webhook
+from enrich_pipeline.providers.lemlist import flatten, parse_webhook
 
 LINA_INPUT = {
     "firstName": "Lina",

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from enrich_pipeline.providers.lemlist.client import LemlistClient
+from enrich_pipeline.providers.lemlist import LemlistClient
 from enrich_pipeline.sandbox.config import SandboxConfig
 from enrich_pipeline.sandbox.server import free_port
 

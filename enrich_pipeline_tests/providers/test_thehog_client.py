@@ -28,8 +28,7 @@ from enrich_pipeline.providers.errors import (
     CreditsExhaustedError,
     MalformedResponseError,
 )
-from enrich_pipeline.providers.thehog import client as thehog
-from enrich_pipeline.providers.thehog.client import (
+from enrich_pipeline.providers.thehog import (
     BATCH_MAX,
     DEFAULT_BASE_URL,
     DEFAULT_RATE_LIMITS,
@@ -38,6 +37,7 @@ from enrich_pipeline.providers.thehog.client import (
     idempotency_key,
     poll_target,
 )
+from enrich_pipeline.providers.thehog import payloads as thehog
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.sandbox.world import Knowledge, Person
 from enrich_pipeline_tests.conftest import TEST_CONFIG

@@ -19,8 +19,8 @@ from enrich_pipeline.model import (
     RecordStatus,
     WantedField,
 )
-from enrich_pipeline.providers.thehog import client as thehog
-from enrich_pipeline.providers.thehog.client import flatten
+from enrich_pipeline.providers.thehog import flatten
+from enrich_pipeline.providers.thehog import payloads as thehog
 
 OP = "op_01JD7Q2W8R5T3Y6V9K0P4A1S2D"
 LEGACY_OP = "op_01JD7R0A1B2C3D4E5F6G7H8J9K"

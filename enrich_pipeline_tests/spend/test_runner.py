@@ -15,8 +15,8 @@ from enrich_pipeline.model import (
     Submission,
     WantedField,
 )
-from enrich_pipeline.providers.lemlist.client import LemlistClient
-from enrich_pipeline.providers.thehog.client import ThehogClient
+from enrich_pipeline.providers.lemlist import LemlistClient
+from enrich_pipeline.providers.thehog import ThehogClient
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.spend.ledger import Ledger
 from enrich_pipeline.spend.runner import RunSettings, run_provider

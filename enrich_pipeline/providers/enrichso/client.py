@@ -1,11 +1,4 @@
-"""enrich.so (Enrich API v3) client: four batch products, their single-lookup twins, and flatten.
-
-| WantedField        | batch product (provider_ref prefix)            | needs                     |
-|--------------------|------------------------------------------------|---------------------------|
-| EMAIL_VERIFICATION | POST /email-validation/batch (`validation:`)   | email                     |
-| EMAIL              | POST /email-finder/batch (`finder:`)           | first, last, company dom. |
-| LINKEDIN           | POST /reverse-lookup/bulk-lookup (`reverse:`)  | email                     |
-| PHONE              | POST /reverse-lookup/phones/bulk (`phones:`)   | LinkedIn URL or email     |
+"""EnrichsoClient: submit enrich.so batches, poll them, read their results; single lookups.
 
 A batch is submitted (credits reserved), its status polled until `completed`/`failed`, then every
 results page fetched: the first results fetch settles the credits, later fetches are free and
@@ -13,62 +6,66 @@ return the same settlement (providers.md 2.3, 2.11). Nothing here is idempotent 
 side: a submit or single lookup that may have reached enrich.so is never retried blindly (the
 transport raises SubmitOutcomeUnknownError); status and results reads are retried freely.
 
-Results rows are matched back to requests by their input (finder: name + domain; validation:
-email; phones: email or LinkedIn URL). Reverse-lookup bulk rows do NOT echo their email (and rows
-without a profile are omitted), so they are matched on the profile (URL, name + company, name,
-the address's local part against the name, then the last one left) — see enrichso_parse.correlate.
-A profile row that cannot be attributed is still returned (it was paid for), and a request that a
-leftover row might belong to is FAILED, not NOT_FOUND, so the waterfall does not pay twice.
+Results rows are matched back to requests by their input, or (reverse-lookup bulk rows do NOT
+echo their email) by the profile they show — see correlate.py. A profile row that cannot be
+attributed is still returned (it was paid for), and a request that a leftover row might belong to
+is FAILED, not NOT_FOUND, so the waterfall does not pay twice.
 
-Payload reading (both documented shapes of every answer, webhooks, costs) is in enrichso_parse.py.
+The client does the HTTP; what it sends is planned in items.py (endpoints and limits in api.py),
+and what comes back is read in batches.py (rows: parse.py, costs.py, correlate.py). One module,
+past the usual length, because EnrichsoClient is one class whose methods share its batch memory
+(`_finished`, `_known`, `_item_count`); the records it makes of unanswered submissions follow it.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Self
 
 import httpx
 
-from enrich_pipeline.identity import (
-    canonical_linkedin_url,
-    linkedin_slug,
-    normalise_email,
-    person_key,
-    registrable_domain,
-)
+from enrich_pipeline.identity import person_key
 from enrich_pipeline.model import (
     CostBasis,
     EnrichmentRequest,
     EnrichmentResult,
     RecordStatus,
     Submission,
-    WantedField,
 )
-from enrich_pipeline.providers.enrichso.parse import (
+from enrich_pipeline.providers.enrichso.api import (
+    BATCH_MAX,
+    DEFAULT_BASE_URL,
+    DEFAULT_PLAN,
+    SINGLE_PATHS,
+    SUBMIT_PATHS,
+    parse_enrichso_error,
+    plan_rate_limits,
+)
+from enrich_pipeline.providers.enrichso.batches import (
     DONE_STATUSES,
     FAILED_STATUSES,
-    PRICE,
-    PRODUCTS,
-    PROVIDER,
     BatchView,
     Emit,
-    Wanted,
     batch_id_of,
     batch_records,
-    email_domain,
-    email_key,
     flatten_payload,
-    lead_key,
-    linkedin_key,
-    parse_webhook,
-    single_record,
-    text,
-    wanted_from_request,
 )
+from enrich_pipeline.providers.enrichso.correlate import wanted_from_request
+from enrich_pipeline.providers.enrichso.costs import single_record
+from enrich_pipeline.providers.enrichso.items import (
+    _body,
+    _chunks,
+    _culprit,
+    _identity,
+    _Item,
+    _person,
+    _products,
+    _wanted,
+    plan_item,
+    split_ref,
+)
+from enrich_pipeline.providers.enrichso.parse import PRODUCTS, PROVIDER, text
 from enrich_pipeline.providers.errors import (
     BadRequestError,
     MalformedResponseError,
@@ -79,238 +76,16 @@ from enrich_pipeline.providers.errors import (
 )
 from enrich_pipeline.providers.pacing import RateLimit
 from enrich_pipeline.providers.polling import ProgressCallback, poll_until_done
-from enrich_pipeline.providers.transport import (
-    ErrorDetail,
-    RetryPolicy,
-    SecretAuth,
-    Transport,
-    parse_error,
-)
+from enrich_pipeline.providers.transport import RetryPolicy, SecretAuth, Transport
 
-__all__ = [
-    "BATCH_MAX",
-    "DEFAULT_BASE_URL",
-    "DEFAULT_RATE_LIMITS",
-    "EnrichsoClient",
-    "flatten",
-    "parse_webhook",
-    "plan_rate_limits",
-]
+__all__ = ["EnrichsoClient", "flatten"]
 
 log = logging.getLogger("enrich_pipeline.providers")
 
-DEFAULT_BASE_URL = "https://dev.enrich.so/api/v3"  # `dev.` is production (providers.md 2.1)
-
-# providers.md 2.1, per organisation: burst rps, sustained rpm, single-lookup ("enrichment") rpm,
-# bulk-submit rps and rpm. Enterprise has the global limits only.
-PLANS: dict[str, tuple[int, int, int | None, int | None, int | None]] = {
-    "free": (5, 60, 10, 1, 2),
-    "growth": (25, 300, 100, 3, 10),
-    "scale": (50, 1000, 500, 5, 20),
-    "pro": (100, 5000, 2000, 10, 50),
-    "enterprise": (200, 10000, None, None, None),
-}
-DEFAULT_PLAN = "growth"
-
-
-def plan_rate_limits(plan: str = DEFAULT_PLAN, speed: float = 1.0) -> dict[str, list[RateLimit]]:
-    """The documented limits of a plan as pacing buckets: "global" applies to every call,
-    "enrichment" to single lookups, "bulk" to batch submits (a submit is one request)."""
-    if plan not in PLANS:
-        raise ValueError(f"unknown enrich.so plan {plan!r}; one of {', '.join(PLANS)}")
-    burst, sustained, single, bulk_rps, bulk_rpm = PLANS[plan]
-    limits = {
-        "global": [RateLimit(burst, 1.0 * speed, "global"), RateLimit(sustained, 60.0 * speed)]
-    }
-    if single is not None:
-        limits["enrichment"] = [RateLimit(single, 60.0 * speed, "enrichment")]
-    if bulk_rps is not None and bulk_rpm is not None:
-        limits["bulk"] = [
-            RateLimit(bulk_rps, 1.0 * speed, "bulk"),
-            RateLimit(bulk_rpm, 60.0 * speed, "bulk"),
-        ]
-    return limits
-
-
-DEFAULT_RATE_LIMITS = plan_rate_limits()
-# Documented maxima per submit (providers.md 2.1); phones counts emails + LinkedIn URLs together.
-BATCH_MAX = {"validation": 500_000, "finder": 500_000, "reverse": 100_000, "phones": 500_000}
 RESULTS_LIMIT = 1000  # the largest documented results page
 POLL_INTERVAL_S = 5.0  # the docs ask for 5-10 s between status polls
 COLLECT_TIMEOUT_S = 3600.0
 MAX_REFUSED_PER_CHUNK = 25  # 400s naming one bad item: drop it and resubmit, at most this often
-
-SUBMIT_PATHS = {
-    "validation": "/email-validation/batch",
-    "finder": "/email-finder/batch",
-    "reverse": "/reverse-lookup/bulk-lookup",
-    "phones": "/reverse-lookup/phones/bulk",
-}
-SINGLE_PATHS = {
-    "validation": "/email-validation",
-    "finder": "/email-finder",
-    "reverse": "/reverse-lookup/lookup",
-    "phones": "/reverse-lookup/phones",
-}
-PRODUCT_OF_FIELD = {
-    WantedField.EMAIL_VERIFICATION: "validation",
-    WantedField.EMAIL: "finder",
-    WantedField.LINKEDIN: "reverse",
-    WantedField.PHONE: "phones",
-}
-# Credits per wanted field when it is found (providers.md 2.2): the price of the product asked.
-CREDIT_PRICES: dict[WantedField, int] = {f: PRICE[p] for f, p in PRODUCT_OF_FIELD.items()}
-# The provider's own syntax check, mirrored so one bad address does not get a whole batch refused.
-EMAIL_SYNTAX = re.compile(
-    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}$"
-)
-CULPRIT = re.compile(r"body/(emails|leads|linkedins)/(\d+)")
-
-
-def parse_enrichso_error(response: httpx.Response) -> ErrorDetail:
-    """problem+json or either legacy body (providers.md 2.10); 402 numbers added to the message
-    when the body carries them (`detail{required, itemCount, …}` or `required`/`shortfall`)."""
-    detail = parse_error(response)
-    try:
-        body = response.json()
-    except ValueError:
-        return detail
-    if not isinstance(body, dict):
-        return detail
-    numbers = body.get("detail") if isinstance(body.get("detail"), dict) else body
-    facts = [
-        f"{name} {numbers[name]}"
-        for name in ("required", "itemCount", "creditCostPerItem", "currentBalance", "shortfall")
-        if isinstance(numbers.get(name), int)
-    ]
-    if facts and not all(f.split()[-1] in detail.message for f in facts):
-        return ErrorDetail(f"{detail.message} ({', '.join(facts)})", detail.code)
-    return detail
-
-
-# ------------------------------------------------------------------------------------ planning
-
-
-@dataclass
-class _Item:
-    """One unique input of a batch product and every request that asked for it."""
-
-    product: str
-    key: str
-    payload: Any  # email | lead dict | ("email" | "linkedin", value) for phones
-    requests: list[EnrichmentRequest] = field(default_factory=list)
-
-
-def _valid_email(email: str | None) -> str | None:
-    address = normalise_email(email)
-    return address if address and len(address) <= 254 and EMAIL_SYNTAX.match(address) else None
-
-
-def plan_item(product: str, request: EnrichmentRequest) -> tuple[str, Any] | str:
-    """(input key, payload) of a request for one product, or why enrich.so cannot serve it."""
-    email = _valid_email(request.email)
-    if product in ("validation", "reverse"):
-        if email is None:
-            what = "email verification" if product == "validation" else "LinkedIn (reverse lookup)"
-            return f"enrich.so {what} needs a valid email"
-        return email_key(email) or "", email
-    if product == "phones":
-        url = canonical_linkedin_url(request.linkedin_url)
-        if url is not None and len(url) <= 500:  # the URL names one person unambiguously
-            return linkedin_key(url) or "", ("linkedin", url)
-        if email is None:
-            return "enrich.so phone lookup needs a LinkedIn URL or a valid email"
-        return email_key(email) or "", ("email", email)
-    first, last = (request.first_name or "").strip(), (request.last_name or "").strip()
-    domain = registrable_domain(request.company_domain)
-    if not (first and last and domain) or len(first) > 100 or len(last) > 100:
-        return "enrich.so email finder needs first_name, last_name and company_domain"
-    return lead_key(first, last, domain) or "", {
-        "firstName": first,
-        "lastName": last,
-        "domain": domain,
-    }
-
-
-def _products(request: EnrichmentRequest) -> list[str]:
-    wanted = {PRODUCT_OF_FIELD[f] for f in request.fields}
-    return [p for p in PRODUCTS if p in wanted]
-
-
-def _chunks(items: list[_Item], size: int) -> Iterator[list[_Item]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _body(product: str, chunk: Sequence[_Item], webhook_url: str | None) -> dict[str, Any]:
-    body: dict[str, Any]
-    if product == "finder":
-        body = {"leads": [item.payload for item in chunk]}
-    elif product == "phones":
-        body = {
-            kind: [item.payload[1] for item in chunk if item.payload[0] == name]
-            for kind, name in (("emails", "email"), ("linkedins", "linkedin"))
-        }
-        body = {k: v for k, v in body.items() if v}
-    else:
-        body = {"emails": [item.payload for item in chunk]}
-    if webhook_url:
-        body["webhookUrl"] = webhook_url
-    return body
-
-
-def _culprit(product: str, chunk: Sequence[_Item], message: str) -> int | None:
-    """Index in `chunk` of the item a field-scoped 400 names (`body/emails/3 Invalid email`)."""
-    match = CULPRIT.search(message)
-    if match is None:
-        return None
-    listed, position = match.group(1), int(match.group(2))
-    if product == "phones":
-        name = "email" if listed == "emails" else "linkedin"
-        indexes = [i for i, item in enumerate(chunk) if item.payload[0] == name]
-    else:
-        indexes = list(range(len(chunk)))
-    return indexes[position] if position < len(indexes) else None
-
-
-def _person(request: EnrichmentRequest) -> dict[str, Any]:
-    """What the request knows about the person, kept with the submission to match rows later."""
-    return {
-        "email": normalise_email(request.email),
-        "first_name": request.first_name,
-        "last_name": request.last_name,
-        "company_name": request.company_name,
-        "domain": registrable_domain(request.company_domain) or email_domain(request.email),
-        "linkedin_slug": linkedin_slug(request.linkedin_url),
-    }
-
-
-def _wanted(submission: Submission) -> Wanted:
-    raw, person = submission.raw, submission.raw.get("person") or {}
-    return Wanted(
-        keys=(str(raw.get("key")),),
-        person_key=submission.person_key,
-        correlation=submission.correlation,
-        email=person.get("email"),
-        first_name=person.get("first_name"),
-        last_name=person.get("last_name"),
-        company_name=person.get("company_name"),
-        domain=person.get("domain"),
-        linkedin_slug=person.get("linkedin_slug"),
-        raw=raw,
-    )
-
-
-def _identity(submission: Submission) -> tuple[str, str | None, str]:
-    return submission.person_key, submission.correlation, str(submission.raw.get("key"))
-
-
-def split_ref(ref: str) -> tuple[str, str]:
-    product, _, batch_id = ref.partition(":")
-    if product not in SUBMIT_PATHS or not batch_id:
-        raise ValueError(f"not an enrich.so batch reference: {ref!r} (want '<product>:<batchId>')")
-    return product, batch_id
 
 
 # -------------------------------------------------------------------------------------- client
