@@ -9,7 +9,7 @@ STAMP := $(VENV)/.synced
 PORT ?= 8700
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup run demo ui sandbox test lint fmt clean
+.PHONY: setup run demo ui sandbox test test-faults lint fmt clean
 
 $(UV):
 	@echo ">> uv not found: installing it into $(UV_TOOL_DIR)/ (one-off)"
@@ -44,7 +44,11 @@ sandbox: setup
 	$(VENV)/bin/enrich-pipeline sandbox --port $(PORT)
 
 test: setup
-	$(VENV)/bin/python -m pytest -n 2 -q
+	$(VENV)/bin/python -m pytest -n 2 -q -m "not faults"
+
+# Ctrl-C, SIGTERM and kill -9 aimed at real `enrich-pipeline run` processes (slower; CI runs it too).
+test-faults: setup
+	$(VENV)/bin/python -m pytest -n 2 -q -m faults
 
 lint: setup
 	$(VENV)/bin/ruff check enrich_pipeline enrich_pipeline_tests benchmarks

@@ -196,6 +196,9 @@ class Outcome(StrEnum):
     REFUSED = "refused"  # the provider refused it (or could not serve it); nothing was charged
     SKIPPED_BUDGET = "skipped_budget"
     SKIPPED_SUPPRESSED = "skipped_suppressed"
+    # Not sent: the provider failed (outage, 402, auth) before taking them. They wait for this
+    # provider and are sent again next run; passing them down the waterfall is an explicit setting.
+    DEFERRED = "deferred"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ class Settings(BaseModel):
     budget_per_day: int | None = Field(None, ge=0)
     budget_per_provider: dict[str, int] = Field(default_factory=dict)  # per provider and day
     suppression_file: Path = PROJECT_ROOT / "data" / "suppression.csv"
+    # People a failed provider never took wait for it (False), or move on to the next (True).
+    failover: bool = False
 
     @field_validator("provider_order")
     @classmethod
@@ -91,6 +93,8 @@ class Settings(BaseModel):
                 values[name] = raw
         if raw := env.get("ENRICH_FIRST_DAY"):
             values["first_day"] = raw
+        if raw := env.get("ENRICH_FAILOVER"):
+            values["failover"] = raw  # pydantic reads true/false, 1/0, yes/no, on/off
         for name in ("budget_per_run", "budget_per_day"):
             if raw := env.get(f"ENRICH_{name.upper()}"):
                 values[name] = raw

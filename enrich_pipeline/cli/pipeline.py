@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,12 +52,38 @@ def _ledger_totals(path: Path) -> tuple[int, int]:
         ledger.close()
 
 
+INTERRUPTED = 130  # the shell's code for a run stopped by Ctrl-C
+
+
+def _interrupted(day: str) -> int:
+    print(
+        f"run: interrupted during {day}; stopped. Every submit made so far is recorded in the "
+        "ledger: run again to resume (nothing is paid twice)",
+        file=sys.stderr,
+    )
+    return INTERRUPTED
+
+
+def _was_interrupted(result: object) -> bool:
+    """Whether a failed in-process run failed because it was interrupted (Ctrl-C, SIGTERM)."""
+    for event in getattr(result, "all_events", []):
+        error = getattr(event.event_specific_data, "error", None)
+        while event.is_step_failure and error is not None:
+            if error.cls_name in ("DagsterExecutionInterruptedError", "KeyboardInterrupt"):
+                return True
+            error = error.cause
+    return False
+
+
 def run_pipeline(args: argparse.Namespace) -> int:
     os.environ.setdefault("ENRICH_SANDBOX_SPEED", DEFAULT_RUN_SPEED)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # SIGTERM stops a run like Ctrl-C does: submits in flight are recorded first (spend.interrupts)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     import dagster as dg
 
     from enrich_pipeline.definitions import defs
+    from enrich_pipeline.defs.stale_runs import release_dead_runs, run_tags
     from enrich_pipeline.warehouse.storage import Warehouse, connect_readonly
 
     config = settings()
@@ -70,12 +97,22 @@ def run_pipeline(args: argparse.Namespace) -> int:
         if os.environ.get("DAGSTER_HOME")
         else dg.DagsterInstance.ephemeral()
     )
+    release_dead_runs(instance)
     job = defs.resolve_job_def("enrich_job")
     for number, day in enumerate(days, 1):
         print(f"[{number}/{len(days)}] {day}: materialising every asset ...", flush=True)
-        result = job.execute_in_process(
-            partition_key=day, instance=instance, raise_on_error=False, run_config=QUIET
-        )
+        try:
+            result = job.execute_in_process(
+                partition_key=day,
+                instance=instance,
+                raise_on_error=False,
+                run_config=QUIET,
+                tags=run_tags(),
+            )
+        except KeyboardInterrupt:
+            return _interrupted(day)
+        if not result.success and _was_interrupted(result):
+            return _interrupted(day)
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]
             print(

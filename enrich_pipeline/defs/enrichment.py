@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from enrich_pipeline.defs.store import DAILY, ONE_DAY_PER_RUN, PipelineStore, markdown_table
 from enrich_pipeline.model import Attempt, EnrichmentResult, Outcome, WantedField
+from enrich_pipeline.providers.errors import ProviderError
 from enrich_pipeline.providers.polling import PollProgress
 from enrich_pipeline.settings import Settings
 from enrich_pipeline.spend.budgets import allowance
@@ -17,7 +18,12 @@ from enrich_pipeline.spend.waterfall import Known, fold_attempts, plan_requests
 from enrich_pipeline.warehouse.flatten import attempts_table
 
 BATCH_MAX = {"lemlist": 500, "enrichso": 10_000, "thehog": 100}
-TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
+# A step is retried only for errors that are safe to retry (a provider outage outlasting the
+# transport's own retries, while polling): never after Ctrl-C/SIGTERM, a bad key or a bug. That is
+# why the step raises RetryRequested itself instead of declaring a RetryPolicy, which would retry
+# anything, an interrupt included.
+OUTAGE_RETRIES = 2
+OUTAGE_WAIT_S = 30
 
 
 def attempts_table_name(provider: str) -> str:
@@ -143,7 +149,6 @@ def build_enrichment_asset(
         group_name="enrichment",
         deps=upstream,
         pool=provider,  # one key is never driven by two runs at once (pool limit in dagster.yaml)
-        retry_policy=TRANSIENT_RETRY,
         kinds={"python", "parquet"},
         required_resource_keys={"store", provider},
         description=(
@@ -158,7 +163,9 @@ def build_enrichment_asset(
         day = context.partition_key
         store: PipelineStore = context.resources.store
         prospects = known_people(store, day)
-        people = fold_attempts(prospects, stored_attempts(store, earlier, day))
+        people = fold_attempts(
+            prospects, stored_attempts(store, earlier, day), failover=settings.failover
+        )
         # Suppressed people never leave the machine: screened out before planning, at every provider
         # (on the file's data and on what earlier providers found), recorded as skipped_suppressed.
         suppressed = SuppressionList.load(settings.suppression_file).screen([*prospects, *people])
@@ -204,6 +211,13 @@ def build_enrichment_asset(
                 budget_credits=allowed.credits,
                 budget_reason=allowed.binding,
             )
+        except ProviderError as exc:
+            if not exc.retryable:
+                raise
+            context.log.warning("%s %s: %s; the step will be retried", provider, day, exc)
+            raise dg.RetryRequested(
+                max_retries=OUTAGE_RETRIES, seconds_to_wait=OUTAGE_WAIT_S
+            ) from exc
         finally:
             client.close()
             ledger.close()

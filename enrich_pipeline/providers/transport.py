@@ -7,10 +7,12 @@ there and back safely is here, once:
   no 429;
 * a 429 is waited out for `Retry-After` (seconds or an HTTP date) and retried — the request was
   refused, not processed, so this is safe even for a paid submit;
-* 5xx, timeouts and dropped connections are retried with exponential backoff and full jitter, bounded
-  in attempts and total time — but only for calls that are safe to repeat (polls, result pages, and
-  submits carrying an idempotency key). A paid submit without one raises SubmitOutcomeUnknownError
-  instead, because it may have been accepted and a blind retry could pay twice;
+* errors are classified by what the provider did. 502 (a gateway that could not reach the service)
+  and 503 (unavailable) say the request was not processed, like 429: every call, a paid submit too,
+  is retried with exponential backoff and full jitter, bounded in attempts and total time. 500, 504,
+  timeouts and dropped connections after sending may have been processed: they are retried only for
+  calls that are safe to repeat (polls, result pages, submits carrying an idempotency key); a paid
+  submit without one raises SubmitOutcomeUnknownError, because a blind retry could pay twice;
 * errors are typed (errors.py) and carry the provider's own code and message, never a credential.
 """
 
@@ -56,6 +58,9 @@ _MAYBE_SENT = (
     httpx.ReadError,
     httpx.WriteError,
 )
+# Statuses that say the request was not processed (providers.md 2.10, 3.6: "retry with backoff"):
+# safe to send again even for a paid submit without an idempotency key.
+NOT_PROCESSED = frozenset({502, 503})
 
 
 @dataclass(frozen=True)
@@ -256,7 +261,7 @@ class Transport:
                         pacer.hold(delay)
                 elif status >= 500:
                     detail = self.error_parser(response)
-                    if not idempotent:
+                    if not idempotent and status not in NOT_PROCESSED:
                         raise SubmitOutcomeUnknownError(
                             self.provider,
                             f"{method} {path}: {detail.message}; the submit may have been accepted",
@@ -271,7 +276,10 @@ class Transport:
                         code=detail.code,
                         hint="the provider is having trouble; try again later",
                     )
+                    retry_after = parse_retry_after(response.headers.get("retry-after"))
                     delay = self._backoff(attempt)
+                    if retry_after is not None and retry_after <= self.retry.max_retry_after_s:
+                        delay = max(delay, retry_after)
                 else:
                     raise self._client_error(method, path, response)
             if attempt >= self.retry.max_attempts or waited + delay > self.retry.max_total_s:

@@ -8,19 +8,30 @@ for is lost. The interface is small on purpose so that Postgres can hold it when
 many machines.
 
 States of a submission row (one row per person and provider attempt):
-  intent     written before the HTTP call
+  intent     written before the HTTP call, by the process named in `owner`
   submitted  the provider accepted it; `submissions_json` holds what a poll needs
   refused    the provider (or the client, for missing inputs) refused it; nothing was charged
-  unknown    the call failed after it may have reached the provider: do not resubmit blindly
-  call_failed  the whole call was refused (credits, bad request): nothing charged, retried next run
+  unknown    the call failed after it may have reached the provider, or the process that made it
+             died before recording the answer: reconcile, never resubmit blindly
+  call_failed  the whole call was refused (credits, outage, bad request): nothing charged, retried
+             next run
   completed  every job of it reached a terminal answer; its results are in `results`
+
+The ledger itself keeps concurrent runs honest: at most one *active* row (intent, submitted or
+unknown) per provider, person and day (a unique index), so a second run never submits a person the
+first one holds; and an attempt's answers are stored once, however many runs poll its jobs.
+`chunk` names the submit call that carried a row, so an idempotent provider's call can be replayed
+with exactly the same body (and so the same idempotency key).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,7 +60,9 @@ CREATE TABLE IF NOT EXISTS submissions (
     error TEXT,
     created_at TEXT NOT NULL,
     submitted_at TEXT,
-    completed_at TEXT
+    completed_at TEXT,
+    chunk TEXT,
+    owner TEXT
 );
 CREATE INDEX IF NOT EXISTS submissions_by_provider_day ON submissions (provider, day, state);
 CREATE INDEX IF NOT EXISTS submissions_by_person ON submissions (provider, person_key);
@@ -84,6 +97,37 @@ TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 ANSWERED = (RecordStatus.FOUND.value, RecordStatus.NOT_FOUND.value)
+ACTIVE_STATES = ("intent", "submitted", "unknown")
+# Added after the first release: created (and back-filled) when an older ledger file is opened.
+MIGRATIONS = (
+    ("submissions", "chunk", "ALTER TABLE submissions ADD COLUMN chunk TEXT"),
+    ("submissions", "owner", "ALTER TABLE submissions ADD COLUMN owner TEXT"),
+)
+ONE_ACTIVE_ATTEMPT = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS one_active_attempt ON submissions (provider, person_key, day) "
+    "WHERE state IN ('intent', 'submitted', 'unknown')"
+)
+# An intent row whose owner runs on another machine is taken as abandoned after this long (its
+# process cannot be asked directly); on this machine the owner's pid is checked instead.
+FOREIGN_INTENT_LEASE = timedelta(minutes=30)
+
+
+def process_id() -> str:
+    """Who owns the intents this process writes: `pid@host`."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def _owner_alive(owner: str | None, created_at: str, now: datetime) -> bool:
+    pid, _, host = (owner or "").partition("@")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return datetime.fromisoformat(created_at) > now - FOREIGN_INTENT_LEASE
 
 
 def _now() -> str:
@@ -107,6 +151,27 @@ class OpenSubmission:
 class Intent:
     id: int
     request: EnrichmentRequest
+
+
+@dataclass(frozen=True)
+class UnsettledAttempt:
+    provider: str
+    day: str
+    person_key: str
+    state: str  # unknown | submitted | intent
+    reason: str
+    provider_refs: tuple[str, ...]
+    created_at: str
+
+
+@dataclass(frozen=True)
+class UnknownChunk:
+    """One submit call whose outcome is unknown, as it was sent: replaying exactly these requests
+    in this order rebuilds the same body (and so the same idempotency key)."""
+
+    chunk: str
+    intents: tuple[Intent, ...]
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -153,6 +218,15 @@ class Ledger:
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process kill
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._tx() as db:
+            for table, column, statement in MIGRATIONS:
+                columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in columns:
+                    db.execute(statement)
+            db.execute(ONE_ACTIVE_ATTEMPT)
 
     def close(self) -> None:
         with self._lock:
@@ -174,14 +248,19 @@ class Ledger:
     def record_intents(
         self, provider: str, day: str, requests: Sequence[EnrichmentRequest]
     ) -> list[Intent]:
-        """Before the HTTP call: one `intent` row per person."""
+        """Before the HTTP call: one `intent` row per person, all in one chunk (this call). A person
+        who already has an active attempt for this provider and day (another run holds them, or
+        their submit is unknown) is not claimed: the returned intents are the ones to send."""
         now = _now()
+        chunk = uuid.uuid4().hex
+        owner = process_id()
         intents: list[Intent] = []
         with self._tx() as db:
             for request in requests:
                 cursor = db.execute(
                     "INSERT INTO submissions (provider, person_key, day, fields, request_json, "
-                    "state, created_at) VALUES (?, ?, ?, ?, ?, 'intent', ?)",
+                    "state, created_at, chunk, owner) VALUES (?, ?, ?, ?, ?, 'intent', ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
                     (
                         provider,
                         request.person_key,
@@ -189,10 +268,96 @@ class Ledger:
                         _fields_json(request.fields),
                         request.model_dump_json(),
                         now,
+                        chunk,
+                        owner,
                     ),
                 )
-                intents.append(Intent(int(cursor.lastrowid or 0), request))
+                if cursor.rowcount:
+                    intents.append(Intent(int(cursor.lastrowid or 0), request))
         return intents
+
+    def release_orphans(self, provider: str, day: str) -> int:
+        """Intents whose process died between recording them and recording the provider's answer
+        (kill -9, power loss) become `unknown`: the submit may have reached the provider."""
+        now = datetime.now(UTC)
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT id, owner, created_at FROM submissions "
+                "WHERE provider = ? AND day = ? AND state = 'intent'",
+                (provider, day),
+            ).fetchall()
+            dead = [row_id for row_id, owner, at in rows if not _owner_alive(owner, at, now)]
+            db.executemany(
+                "UPDATE submissions SET state = 'unknown', error = ? WHERE id = ? "
+                "AND state = 'intent'",
+                [
+                    (
+                        "the run submitting this stopped before the provider's answer was "
+                        "recorded (killed or crashed); the submit may have been accepted",
+                        row_id,
+                    )
+                    for row_id in dead
+                ],
+            )
+        return len(dead)
+
+    def unknown_chunks(self, provider: str, day: str) -> list[UnknownChunk]:
+        """Submit calls of `day` every row of which is still `unknown`, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT chunk, id, request_json, state, error FROM submissions "
+                "WHERE provider = ? AND day = ? AND chunk IN (SELECT chunk FROM submissions "
+                "WHERE provider = ? AND day = ? AND state = 'unknown') ORDER BY id",
+                (provider, day, provider, day),
+            ).fetchall()
+        chunks: dict[str, list[tuple[int, str, str, str | None]]] = {}
+        for chunk, row_id, request_json, state, error in rows:
+            chunks.setdefault(chunk, []).append((row_id, request_json, state, error))
+        return [
+            UnknownChunk(
+                chunk,
+                tuple(
+                    Intent(row_id, EnrichmentRequest.model_validate_json(request_json))
+                    for row_id, request_json, _, _ in members
+                ),
+                members[0][3] or "unknown",
+            )
+            for chunk, members in chunks.items()
+            if all(state == "unknown" for _, _, state, _ in members)
+        ]
+
+    def reclaim(self, chunk: UnknownChunk) -> bool:
+        """Take an unknown chunk back to `intent` to replay it (idempotent providers only). False
+        when another run took it first."""
+        with self._tx() as db:
+            changed = db.execute(
+                "UPDATE submissions SET state = 'intent', owner = ? "
+                "WHERE chunk = ? AND state = 'unknown'",
+                (process_id(), chunk.chunk),
+            ).rowcount
+        return changed == len(chunk.intents)
+
+    def resubmit_unknown(self, provider: str, day: str) -> int:
+        """The user's explicit choice (`enrich-pipeline reconcile --resubmit`): unknown attempts
+        become `call_failed`, so the next run submits those people again — and may pay twice."""
+        with self._tx() as db:
+            return db.execute(
+                "UPDATE submissions SET state = 'call_failed', error = 'resubmitted by the user: ' "
+                "|| COALESCE(error, '') WHERE provider = ? AND day = ? AND state = 'unknown'",
+                (provider, day),
+            ).rowcount
+
+    def held_elsewhere(self, provider: str, day: str, people: Iterable[str]) -> set[str]:
+        """Of `people`, those whose intent another live process holds (a concurrent run)."""
+        wanted = set(people)
+        mine = process_id()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT person_key, owner FROM submissions WHERE provider = ? AND day = ? "
+                "AND state = 'intent'",
+                (provider, day),
+            ).fetchall()
+        return {person for person, owner in rows if person in wanted and owner != mine}
 
     def record_submitted(
         self, intents: Sequence[Intent], submissions: Sequence[Submission]
@@ -245,6 +410,23 @@ class Ledger:
             if row is None:
                 raise KeyError(f"no submission {submission_id} in the ledger {self.path}")
             provider, person, day, fields = row
+            if (
+                db.execute(
+                    "SELECT state FROM submissions WHERE id = ?", (submission_id,)
+                ).fetchone()[0]
+                == "completed"
+            ):
+                return  # another run polled the same jobs and stored their answers first
+            stored = {
+                ref
+                for (ref,) in db.execute(
+                    "SELECT json_extract(result_json, '$.provider_ref') FROM results "
+                    "WHERE submission_id = ?",
+                    (submission_id,),
+                )
+                if ref
+            }
+            answered = [r for r in answered if not (r.provider_ref and r.provider_ref in stored)]
             for result in answered:
                 db.execute(
                     "INSERT INTO results (submission_id, provider, person_key, day, fields, "
@@ -262,7 +444,7 @@ class Ledger:
                         result.model_dump_json(),
                     ),
                 )
-            if results and len(answered) == len(results):
+            if results and not any(r.record_status is RecordStatus.PENDING for r in results):
                 db.execute(
                     "UPDATE submissions SET state = 'completed', completed_at = ? WHERE id = ?",
                     (_now(), submission_id),
@@ -300,6 +482,30 @@ class Ledger:
                 tuple(Submission.model_validate(s) for s in json.loads(row[2] or "[]")),
             )
             for row in rows
+        ]
+
+    def unsettled(
+        self, *, provider: str | None = None, day: str | None = None
+    ) -> list[UnsettledAttempt]:
+        """Attempts still waiting on something: `unknown` submits (reconcile), `submitted` jobs
+        without a final answer (stuck or still running), `intent` rows of a live run."""
+        clauses, params = ["state IN ('unknown', 'submitted', 'intent')"], []
+        if provider is not None:
+            clauses.append("provider = ?")
+            params.append(provider)
+        if day is not None:
+            clauses.append("day = ?")
+            params.append(day)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT provider, day, person_key, state, COALESCE(error, ''), "
+                "COALESCE(provider_refs, '[]'), created_at FROM submissions "
+                f"WHERE {' AND '.join(clauses)} ORDER BY provider, day, id",
+                params,
+            ).fetchall()
+        return [
+            UnsettledAttempt(p, d, person, state, error, tuple(json.loads(refs)), created)
+            for p, d, person, state, error, refs, created in rows
         ]
 
     def people_in_state(self, provider: str, day: str, state: str) -> dict[str, str]:

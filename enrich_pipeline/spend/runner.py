@@ -3,13 +3,19 @@
 Plain Python so it can be tested and driven without Dagster; the enrichment assets are a thin shell
 around `run_provider`. The order of operations is what makes a killed run safe to resume:
 
-1. answers this provider gave within the freshness TTL are reused (no request at all);
-2. attempts already accepted for this day are polled again, never resubmitted;
-3. attempts whose submit outcome is unknown are reported, not repeated (a blind retry could pay
-   twice); The Hog is the exception because its submits carry an idempotency key;
-4. new people are written to the ledger as intents *before* each HTTP call and completed with the
-   provider's reference right after;
-5. every answer, raw payload included, is written to the ledger before anything else is built.
+1. intents left by a run that died in the paid-submit window become `unknown` (reconciled, never
+   resubmitted blind);
+2. answers this provider gave within the freshness TTL are reused (no request at all);
+3. attempts already accepted for this day are polled again, never resubmitted;
+4. submit calls whose outcome is unknown are replayed byte for byte where the provider makes that
+   safe (The Hog: the same body carries the same Idempotency-Key, so the provider returns the job
+   it already has); elsewhere they are reported, not repeated (`enrich-pipeline reconcile`);
+5. new people are written to the ledger as intents *before* each HTTP call and completed with the
+   provider's reference right after; a person another run holds is left to that run;
+6. every answer, raw payload included, is written to the ledger before anything else is built.
+
+A provider that fails (outage, 402, auth) keeps its people: they end `deferred`, which holds them
+back from the next provider (only *not found* moves a person on), and are sent again next run.
 """
 
 from __future__ import annotations
@@ -35,12 +41,15 @@ from enrich_pipeline.providers.errors import (
     SubmitOutcomeUnknownError,
 )
 from enrich_pipeline.providers.polling import PollProgress
+from enrich_pipeline.spend.interrupts import finish_recording
 from enrich_pipeline.spend.ledger import Intent, Ledger
 from enrich_pipeline.spend.pricing import fit_to_budget, worst_case
 
 log = logging.getLogger("enrich_pipeline.spend.runner")
 
-IDEMPOTENT_SUBMITS = frozenset({"thehog"})  # Idempotency-Key: resubmitting returns the same job
+# Idempotency-Key (providers.md 3.1): resending the same body returns the existing operation, with
+# no new job and no extra credits. lemlist and enrich.so document no such key (1.1, 2.1).
+IDEMPOTENT_SUBMITS = frozenset({"thehog"})
 
 
 class EnrichmentClient(Protocol):
@@ -68,6 +77,8 @@ class ProviderRun:
     resumed: int = 0
     stopped: str | None = None  # why submitting stopped early (budget, credits, unknown outcome)
     over_budget: set[str] = field(default_factory=set)
+    orphans: int = 0  # intents of a dead run turned unknown at the start of this one
+    replayed: int = 0  # people of unknown submits replayed with the same idempotency key
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for a in self.attempts if a.outcome is outcome)
@@ -111,14 +122,23 @@ def run_provider(
     """`budget_credits`: new submissions are admitted, in order, while their worst-case cost fits;
     the rest are recorded as skipped_budget (None: no limit)."""
     run = ProviderRun(provider, day)
+    run.orphans = ledger.release_orphans(provider, day)
+    if run.orphans:
+        log.warning(
+            "%s %s: %d submits were cut off by a crash before their answer was recorded; they are "
+            "reconciled, not resubmitted",
+            provider,
+            day,
+            run.orphans,
+        )
+    if provider in IDEMPOTENT_SUBMITS:
+        _replay_unknown(run, client, ledger)
     cached = ledger.fresh_answers(
         provider, requests, ttl=settings.ttl, retry_failed_after=settings.retry_failed_after
     )
     run.cache_hits = len(cached)
     open_before = {o.request.person_key for o in ledger.open_submissions(provider, day)}
     unknown = ledger.people_in_state(provider, day, "unknown")
-    if provider in IDEMPOTENT_SUBMITS:
-        unknown = {}  # resubmitting returns the job the lost answer belonged to
     run.resumed = len(open_before & {r.person_key for r in requests})
     refused_before = ledger.people_in_state(
         provider, day, "refused"
@@ -144,6 +164,7 @@ def run_provider(
     unknown = ledger.people_in_state(provider, day, "unknown")  # including this run's lost submits
     refused = ledger.people_in_state(provider, day, "refused")
     call_failed = ledger.people_in_state(provider, day, "call_failed") if run.stopped else {}
+    elsewhere = ledger.held_elsewhere(provider, day, (r.person_key for r in requests))
 
     for request in requests:
         key = request.person_key
@@ -164,12 +185,45 @@ def run_provider(
         elif key in refused:
             attempt = _placeholder(provider, request, f"refused: {refused[key]}")
             run.attempts.append(Attempt(attempt, request.fields, Outcome.REFUSED))
+        elif key in elsewhere:
+            reason = "another run is submitting this person now; its answer will be used"
+            run.attempts.append(
+                Attempt(_placeholder(provider, request, reason), request.fields, Outcome.PENDING)
+            )
         else:
-            # Not sent: the provider stopped taking submissions this run (credits, a refused call).
+            # Not sent: the provider stopped taking submissions this run (outage, credits, a refused
+            # call). Deferred, not skipped: they wait for this provider, and are sent next run.
             why = call_failed.get(key) or run.stopped or "not submitted"
             attempt = _placeholder(provider, request, f"not submitted: {why}")
-            run.attempts.append(Attempt(attempt, request.fields, Outcome.SKIPPED_BUDGET))
+            run.attempts.append(Attempt(attempt, request.fields, Outcome.DEFERRED))
     return run
+
+
+def _replay_unknown(run: ProviderRun, client: EnrichmentClient, ledger: Ledger) -> None:
+    """Resend each unknown submit call exactly as it was (same people, same order, so the same
+    body and Idempotency-Key): the provider answers with the operation it already has, or runs it
+    now if the first call never arrived. Either way it is paid for once."""
+    for chunk in ledger.unknown_chunks(run.provider, run.day):
+        if not ledger.reclaim(chunk):
+            continue  # another run is replaying it
+        requests = [intent.request for intent in chunk.intents]
+        with finish_recording():
+            try:
+                submissions = client.submit(requests)
+            except ProviderError as exc:
+                _record_failed_chunk(run, ledger, chunk.intents, exc, replay=True)
+                if isinstance(exc, AuthenticationError):
+                    raise
+                return
+            ledger.record_submitted(chunk.intents, submissions)
+        run.replayed += len(chunk.intents)
+    if run.replayed:
+        log.warning(
+            "%s %s: %d people of unknown submits replayed with the same idempotency key",
+            run.provider,
+            run.day,
+            run.replayed,
+        )
 
 
 def _submit(
@@ -180,28 +234,39 @@ def _submit(
     settings: RunSettings,
 ) -> None:
     for start in range(0, len(fresh), settings.batch_max):
-        chunk = list(fresh[start : start + settings.batch_max])
-        intents = ledger.record_intents(run.provider, run.day, chunk)
-        try:
-            submissions = client.submit(chunk)
-        except ProviderError as exc:
-            _record_failed_chunk(run, ledger, intents, exc)
-            if isinstance(exc, AuthenticationError):
-                raise
-            return
-        ledger.record_submitted(intents, submissions)
+        with finish_recording():
+            intents = ledger.record_intents(
+                run.provider, run.day, fresh[start : start + settings.batch_max]
+            )
+            if not intents:
+                continue  # every one of them is held by another run
+            try:
+                submissions = client.submit([intent.request for intent in intents])
+            except ProviderError as exc:
+                _record_failed_chunk(run, ledger, intents, exc)
+                if isinstance(exc, AuthenticationError):
+                    raise
+                return
+            ledger.record_submitted(intents, submissions)
         run.new_submissions += sum(1 for s in submissions if not s.error)
 
 
 def _record_failed_chunk(
-    run: ProviderRun, ledger: Ledger, intents: Sequence[Intent], exc: ProviderError
+    run: ProviderRun,
+    ledger: Ledger,
+    intents: Sequence[Intent],
+    exc: ProviderError,
+    *,
+    replay: bool = False,
 ) -> None:
     accepted: list[Submission] = list(getattr(exc, "accepted_submissions", []) or [])
     ledger.record_submitted(intents, accepted)  # paid for: they will be polled
     run.new_submissions += len(accepted)
     done = {s.person_key for s in accepted}
     rest = [i for i in intents if i.request.person_key not in done]
-    if isinstance(exc, SubmitOutcomeUnknownError):
+    if isinstance(exc, SubmitOutcomeUnknownError) or replay:
+        # A replay that fails stays unknown whatever the error: its first call may still have
+        # been accepted, and only the same body may ever be sent for it.
         ledger.mark(rest, "unknown", str(exc))
         run.stopped = "a submit's outcome is unknown; stopped submitting to avoid paying twice"
     elif isinstance(exc, CreditsExhaustedError):

@@ -6,7 +6,7 @@ wins at the end (flatten ranks them); an email we hold but nobody verified is se
 verification endpoint instead of its finder when verifying is cheaper (lemlist verify: 1 credit).
 
 A provider is asked for a field only when (a) the field is wanted and not yet answered, (b) no
-earlier provider's attempt at it is still pending, failed or of unknown outcome — by default only a
+earlier provider's attempt at it is still pending, failed, deferred or of unknown outcome — by default only a
 clear *not found* moves a person on (providers.md rule of thumb), and (c) this provider can produce
 the field from what is known now, including what earlier providers found (an email found by lemlist
 is the input of enrich.so's reverse lookup or phone finder).
@@ -203,13 +203,16 @@ def answered_fields(result: EnrichmentResult, requested: Iterable[WantedField]) 
     return answered
 
 
-HOLDS_BACK = frozenset({Outcome.FAILED, Outcome.PENDING, Outcome.UNKNOWN})
+HOLDS_BACK = frozenset({Outcome.FAILED, Outcome.PENDING, Outcome.UNKNOWN, Outcome.DEFERRED})
 
 
-def learn(known: Known, attempt: Attempt) -> Known:
-    """Fold one provider attempt into what we know: answers, new inputs, fields to hold back."""
+def learn(known: Known, attempt: Attempt, *, failover: bool = False) -> Known:
+    """Fold one provider attempt into what we know: answers, new inputs, fields to hold back.
+
+    `failover` (ENRICH_FAILOVER): people a failed provider never took (`deferred`) move on to the
+    next provider instead of waiting for it — an explicit choice, since the next one may cost more."""
     result = attempt.result
-    if attempt.outcome in HOLDS_BACK:
+    if attempt.outcome in HOLDS_BACK and not (failover and attempt.outcome is Outcome.DEFERRED):
         reason = f"{result.provider} {attempt.outcome.value}: {result.reason or 'no reason given'}"
         blocked = dict(known.blocked)
         for wanted in attempt.fields:
@@ -217,7 +220,7 @@ def learn(known: Known, attempt: Attempt) -> Known:
                 blocked.setdefault(wanted, reason)
         return replace(known, blocked=blocked)
     if attempt.outcome is not Outcome.FOUND:
-        return known  # not found, refused or skipped: the next provider may try
+        return known  # not found, refused, skipped (or deferred with failover): the next may try
     answered = known.answered | answered_fields(result, attempt.fields)
     email, status = known.email, known.email_status
     if result.email and email and result.email.lower() == email.lower():
@@ -246,11 +249,13 @@ def _better(new: EmailStatus | None, old: EmailStatus | None, *, replacing: bool
     return rank.get(new, 2) < rank.get(old, 2)  # type: ignore[arg-type]
 
 
-def fold_attempts(people: Sequence[Known], attempts: Iterable[Attempt]) -> list[Known]:
+def fold_attempts(
+    people: Sequence[Known], attempts: Iterable[Attempt], *, failover: bool = False
+) -> list[Known]:
     """Apply earlier providers' attempts, in order, to the people of a day."""
     by_key = {k.person_key: k for k in people}
     for attempt in attempts:
         key = attempt.result.person_key
         if key is not None and key in by_key:
-            by_key[key] = learn(by_key[key], attempt)
+            by_key[key] = learn(by_key[key], attempt, failover=failover)
     return [by_key[k.person_key] for k in people]

@@ -540,7 +540,7 @@ def test_5xx_and_timeouts_on_polls_are_retried_within_bounds(sandbox: SandboxSer
 
 @pytest.mark.parametrize(
     ("kind", "rule"),
-    [("drop", {"after": True}), ("error_503", {}), ("error_500", {}), ("malformed", {})],
+    [("drop", {"after": True}), ("error_500", {}), ("malformed", {})],
 )
 def test_a_submit_that_may_have_been_accepted_is_never_retried(
     sandbox: SandboxServer, lemlist: LemlistClient, kind: str, rule: dict[str, Any]
@@ -549,6 +549,17 @@ def test_a_submit_that_may_have_been_accepted_is_never_retried(
     with pytest.raises(SubmitOutcomeUnknownError):
         lemlist.submit([request_for(sandbox.state.world.people[2])])
     assert sum(route_counts(sandbox, BULK).values()) == 1
+
+
+@pytest.mark.parametrize("kind", ["error_503", "error_502"])
+def test_a_503_or_502_on_a_submit_says_not_processed_so_it_is_retried_and_accepted_once(
+    sandbox: SandboxServer, lemlist: LemlistClient, kind: str
+) -> None:
+    fault(sandbox, kind, count=1, route=BULK)
+    (submission,) = lemlist.submit([request_for(sandbox.state.world.people[2])])
+    assert submission.provider_ref and submission.error is None
+    assert route_counts(sandbox, BULK) == {kind.removeprefix("error_"): 1, "200": 1}
+    assert sum(sandbox.counters()["submissions"]["lemlist"].values()) == 1
 
 
 def test_an_unknown_outcome_mid_run_hands_over_what_was_already_accepted(

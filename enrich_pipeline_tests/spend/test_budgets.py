@@ -10,8 +10,8 @@ import pytest
 
 from enrich_pipeline.cli import main
 from enrich_pipeline.model import EnrichmentRequest, Outcome, WantedField
-from enrich_pipeline.providers.enrichso.client import EnrichsoClient
-from enrich_pipeline.providers.lemlist.client import LemlistClient
+from enrich_pipeline.providers.enrichso import EnrichsoClient
+from enrich_pipeline.providers.lemlist import LemlistClient
 from enrich_pipeline.sandbox.prospects import make_prospects, write_prospect_file
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.spend.budgets import Budget, allowance
@@ -100,7 +100,7 @@ def test_a_402_mid_run_stops_that_provider_and_keeps_everything_found(
     assert run.stopped is not None and "402" in run.stopped
     found = [a for a in run.attempts if a.outcome is Outcome.FOUND]
     assert len(found) >= 8 and run.new_submissions == 10
-    assert run.count(Outcome.SKIPPED_BUDGET) == 20  # not sent: the rest, recorded as such
+    assert run.count(Outcome.DEFERRED) == 20  # not sent: they wait for enrich.so, sent next run
     assert ledger.counts()["results"] == 10  # every paid answer is in the ledger
     assert sandbox.counters()["credits_net"]["enrichso"] == ledger.credits_spent(
         provider="enrichso"

@@ -9,7 +9,8 @@ import dagster as dg
 from enrich_pipeline.sandbox.prospects import write_prospect_file
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.sandbox.world import Person, World
-from enrich_pipeline_tests.pipeline_helpers import Pipeline
+from enrich_pipeline.settings import Settings
+from enrich_pipeline_tests.pipeline_helpers import Pipeline, materialized_metadata
 
 DAY = "2026-11-02"
 
@@ -65,28 +66,55 @@ def test_a_risky_email_is_replaced_by_a_later_providers_deliverable_one(
         assert [c["status"] for c in lemlist_said] == ["risky"]  # kept as a candidate, not chosen
 
 
-def test_a_402_mid_run_stops_that_provider_and_the_others_go_on(
-    pipeline_env: SandboxServer, tmp_path: Path
-) -> None:
+def _hog_out_of_credits(pipeline_env: SandboxServer, pipeline: Pipeline) -> list[Person]:
     world = pipeline_env.state.world
     people = [p for p in world.people if world.knowledge("thehog", p).knows_anything][:20]
-    pipeline = Pipeline(tmp_path)
     write_prospect_file(
         [row(p) for p in people], pipeline.raw_dir / DAY / "list.csv", style="snake"
     )
     pipeline_env.admin("POST", "credits", json={"provider": "thehog", "balance": 0})
+    return people
+
+
+def test_a_402_keeps_that_providers_people_waiting_for_it_and_a_top_up_sends_them(
+    pipeline_env: SandboxServer, tmp_path: Path
+) -> None:
+    pipeline = Pipeline(tmp_path)
+    _hog_out_of_credits(pipeline_env, pipeline)
     result = pipeline.materialize(DAY)
-    assert result.success  # nothing fails: The Hog stopped cleanly, the rest of the day went on
-    materialized = {
-        m.asset_key.to_user_string(): m.metadata
-        for m in (
-            e.event_specific_data.materialization for e in result.get_asset_materialization_events()
-        )
-    }
-    assert "402" in materialized["thehog_enrichment"]["stopped"].value
-    assert materialized["enrichso_enrichment"]["rows"].value > 0  # the next provider went on
+    assert result.success  # nothing fails: The Hog stopped cleanly and says why
+    materialized = materialized_metadata(result)
+    assert "402" in materialized["thehog_enrichment"]["stopped"]
+    hog = pipeline.table("attempts_thehog", DAY).to_pylist()
+    assert hog and {a["outcome"] for a in hog} == {"deferred"}
+    # The next provider (enrich.so: phones at 500 credits against The Hog's 5) is not paid for
+    # what The Hog was asked: its people wait for The Hog.
+    assert materialized["enrichso_enrichment"]["rows"] == 0
     counters = pipeline_env.counters()
     assert counters["credits_net"].get("thehog", 0) == 0
+    assert counters["credits_net"].get("enrichso", 0) == 0
+    with pipeline.ledger() as ledger:
+        assert ledger.credits_spent() == sum(counters["credits_net"].values())
+
+    pipeline_env.admin("POST", "credits", json={"provider": "thehog", "balance": 100_000})
+    again = materialized_metadata(pipeline.materialize(DAY))
+    assert again["thehog_enrichment"]["new_submissions"] > 0  # sent after the top-up
+    assert again["thehog_enrichment"]["stopped"] == ""
+    counters = pipeline_env.counters()
+    assert counters["credits_net"]["thehog"] > 0
+    with pipeline.ledger() as ledger:
+        assert ledger.credits_spent() == sum(counters["credits_net"].values())
+
+
+def test_failover_is_an_explicit_setting_that_moves_a_failed_providers_people_on(
+    pipeline_env: SandboxServer, tmp_path: Path
+) -> None:
+    pipeline = Pipeline(tmp_path, settings=Settings(failover=True))
+    _hog_out_of_credits(pipeline_env, pipeline)
+    materialized = materialized_metadata(pipeline.materialize(DAY))
+    assert "402" in materialized["thehog_enrichment"]["stopped"]
+    assert materialized["enrichso_enrichment"]["rows"] > 0  # the next provider went on
+    counters = pipeline_env.counters()
     with pipeline.ledger() as ledger:
         assert ledger.credits_spent() == sum(counters["credits_net"].values())
 

@@ -1,0 +1,380 @@
+"""Faults aimed where money moves: between recording a submit and recording its answer.
+
+Each test drives the real pipeline (or the runner) against the live sandbox, strikes at that exact
+moment with the sandbox's own fault API or a signal to a real process, then checks the sandbox's
+counters against the ledger: no person is submitted twice, and what the ledger says was spent is
+what the provider charged.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from enrich_pipeline.model import EnrichmentRequest, Outcome, WantedField
+from enrich_pipeline.providers.enrichso import EnrichsoClient
+from enrich_pipeline.providers.lemlist import LemlistClient
+from enrich_pipeline.sandbox.server import SandboxServer
+from enrich_pipeline.spend.ledger import Ledger
+from enrich_pipeline.spend.runner import RunSettings, run_provider
+from enrich_pipeline_tests.pipeline_helpers import (
+    Pipeline,
+    materialize_day,
+    materialized_metadata,
+    people_submitted,
+)
+
+DAY = "2026-11-03"
+PEOPLE = 40
+# The route of each provider's paid submits in the pipeline (fnmatch patterns of route ids).
+SUBMIT_ROUTE = {
+    "lemlist": "POST /v2/enrichments/bulk",
+    "thehog": "POST /api/enrichments",
+    "enrichso": "POST *",
+}
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _wait_for(what: str, condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    """Poll an event (a counter, a ledger row) — never a fixed sleep standing in for one."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _ledger_states(state_dir: Path, provider: str) -> dict[str, int]:
+    path = state_dir / "ledger.sqlite"
+    if not path.exists():
+        return {}
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = db.execute(
+            "SELECT state, count(*) FROM submissions WHERE provider = ? GROUP BY state",
+            (provider,),
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return {}  # the schema is being created
+    finally:
+        db.close()
+    return dict(rows)
+
+
+def _fault(sandbox: SandboxServer, provider: str, kind: str, **rule: Any) -> None:
+    sandbox.admin(
+        "POST",
+        "faults",
+        json={"provider": provider, "kind": kind, "route": SUBMIT_ROUTE[provider], **rule},
+    )
+
+
+def _clean_run(sandbox: SandboxServer, root: Path) -> tuple[dict[str, dict[str, int]], int]:
+    """The same day without faults: submits per provider and person, and credits charged."""
+    pipeline = Pipeline(root)
+    pipeline.write_day(sandbox.state.world, DAY, PEOPLE, seed=31)
+    pipeline.materialize(DAY)
+    counters = sandbox.counters()
+    submitted = {p: dict(counters["submissions"].get(p, {})) for p in SUBMIT_ROUTE}
+    charged = sum(counters["credits_net"].values())
+    sandbox.reset()
+    return submitted, charged
+
+
+def _never_twice(counters: dict[str, Any], clean: dict[str, dict[str, int]], provider: str) -> None:
+    """Nobody was submitted to `provider` more often than in the clean run (per person)."""
+    after = counters["submissions"].get(provider, {})
+    twice = {p: n for p, n in after.items() if n > clean[provider].get(p, 0)}
+    assert not twice, f"{provider} paid twice for {len(twice)} people"
+
+
+def _found(pipeline: Pipeline) -> dict[str, int]:
+    contacts = pipeline.table("contacts", DAY)
+    return {
+        field: contacts.column(f"found_{field}").to_pylist().count(True)
+        for field in ("email", "phone", "linkedin")
+    }
+
+
+# ------------------------------------------------------------ kill -9 inside the paid-submit window
+
+
+@pytest.mark.parametrize("provider", ["thehog", "lemlist", "enrichso"])
+def test_a_kill_in_the_paid_submit_window_never_pays_twice(
+    pipeline_env: SandboxServer, tmp_path: Path, provider: str
+) -> None:
+    sandbox = pipeline_env
+    clean_submitted, clean_charged = _clean_run(sandbox, tmp_path / "clean")
+    pipeline = Pipeline(tmp_path / "faulty")
+    pipeline.write_day(sandbox.state.world, DAY, PEOPLE, seed=31)
+    # The provider processes (and charges) the first submit, then holds its answer: the run is
+    # killed while it waits, between recording the intent and recording the provider's answer.
+    _fault(sandbox, provider, "timeout", after=True, delay_s=15, count=1)
+    processes = multiprocessing.get_context("forkserver")
+    processes.set_forkserver_preload(["enrich_pipeline_tests.pipeline_helpers"])
+    run = processes.Process(target=materialize_day, args=(str(pipeline.root), DAY, sandbox.url))
+    run.start()
+    try:
+        _wait_for(
+            f"{provider}'s first submit to be processed",
+            lambda: people_submitted(sandbox.counters(), provider) > 0,
+        )
+        assert _ledger_states(pipeline.state_dir, provider).get("intent", 0) > 0
+    finally:
+        run.kill()
+        run.join(timeout=30)
+    sent_before = people_submitted(sandbox.counters(), provider)
+    sandbox.admin("DELETE", "faults")
+
+    pipeline.materialize(DAY)  # the resume
+
+    counters = sandbox.counters()
+    _never_twice(counters, clean_submitted, provider)
+    assert sum(counters["credits_net"].values()) <= clean_charged  # never more than a clean run
+    with pipeline.ledger() as ledger:
+        states = ledger.counts()
+        assert "intent" not in states  # the dead run's intents were reconciled
+        if provider == "thehog":
+            # Replayed with the same Idempotency-Key: the provider returned the operation it had,
+            # so the answers were fetched, not bought again; nothing is left unknown.
+            assert "unknown" not in states
+            assert ledger.credits_spent() == sum(counters["credits_net"].values())
+            assert ledger.credits_spent() == clean_charged
+        else:
+            # No idempotency key: the cut-off people wait as `unknown` for reconciliation
+            # instead of being paid for again, and hold the waterfall back for them.
+            unknown = ledger.people_in_state(provider, DAY, "unknown")
+            assert len(unknown) >= sent_before  # the whole cut-off call, sent or not yet
+            assert all("killed or crashed" in reason for reason in unknown.values())
+            attempts = pipeline.table(f"attempts_{provider}", DAY).to_pylist()
+            assert sum(a["outcome"] == "unknown" for a in attempts) == len(unknown)
+    if provider == "thehog":
+        clean = Pipeline(tmp_path / "clean")
+        assert _found(pipeline) == _found(clean)
+
+
+# ------------------------------------------------- one 503 on a paid submit: retried, paid once
+
+
+def _requests(sandbox: SandboxServer, n: int, fields: set[WantedField]) -> list[EnrichmentRequest]:
+    world = sandbox.state.world
+    return [
+        EnrichmentRequest(
+            person_key=f"li:/in/{p.linkedin_slug}",
+            linkedin_url=p.linkedin_url,
+            first_name=p.first_name,
+            last_name=p.last_name,
+            company_name=p.company.name,
+            company_domain=p.company.domain,
+            fields=frozenset(fields),
+        )
+        for p in world.people[:n]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("provider", "kind"),
+    [("lemlist", "error_503"), ("lemlist", "error_502"), ("enrichso", "error_503")],
+)
+def test_a_503_on_a_submit_is_not_an_unknown_outcome_it_is_retried_and_paid_once(
+    sandbox: SandboxServer, tmp_path: Path, provider: str, kind: str
+) -> None:
+    config = sandbox.state.config
+    if provider == "lemlist":
+        client: Any = LemlistClient.create(
+            config.lemlist_api_key, base_url=sandbox.base_url("lemlist"), speed=0.01
+        )
+        fields = {WantedField.EMAIL}
+    else:
+        client = EnrichsoClient.create(
+            config.enrichso_api_key, base_url=sandbox.base_url("enrichso"), speed=0.01
+        )
+        fields = {WantedField.EMAIL}
+    _fault(sandbox, provider, kind, count=1)
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    try:
+        run = run_provider(
+            provider,
+            client,
+            ledger,
+            DAY,
+            _requests(sandbox, 12, fields),
+            RunSettings(batch_max=100, poll_interval_s=0.01, poll_timeout_s=20),
+        )
+        assert run.stopped is None
+        assert run.count(Outcome.UNKNOWN) == 0 and run.count(Outcome.DEFERRED) == 0
+        assert run.new_submissions == 12
+        counters = sandbox.counters()
+        assert people_submitted(counters, provider) == 12  # accepted once, after the 503
+        statuses = {
+            status
+            for route, by_status in counters["requests"][provider].items()
+            if route.startswith("POST ")
+            for status in by_status
+        }
+        assert kind.removeprefix("error_") in statuses
+        assert ledger.credits_spent() == counters["credits_net"].get(provider, 0)
+    finally:
+        client.close()
+        ledger.close()
+
+
+# ----------------------------------- a provider that is down keeps its people (no spill-over)
+
+
+def test_a_provider_outage_keeps_its_people_waiting_and_the_next_run_sends_them(
+    pipeline_env: SandboxServer, tmp_path: Path
+) -> None:
+    sandbox = pipeline_env
+    pipeline = Pipeline(tmp_path)
+    pipeline.write_day(sandbox.state.world, DAY, PEOPLE, seed=31)
+    sandbox.admin(
+        "POST", "faults", json={"provider": "thehog", "kind": "error_503", "route": "POST *"}
+    )
+    down = materialized_metadata(pipeline.materialize(DAY))
+    assert (
+        "503" in down["thehog_enrichment"]["stopped"]
+        or "Unavailable" in (down["thehog_enrichment"]["stopped"])
+    )
+    hog = pipeline.table("attempts_thehog", DAY).to_pylist()
+    waiting = {a["person_key"] for a in hog if a["outcome"] == "deferred"}
+    assert waiting
+    # enrich.so (phones at 500 credits, The Hog's at 5) is not asked for The Hog's people
+    enrichso = pipeline.table("attempts_enrichso", DAY).to_pylist()
+    assert not waiting & {a["person_key"] for a in enrichso if a["outcome"] != "deferred"}
+
+    sandbox.admin("DELETE", "faults")
+    back = materialized_metadata(pipeline.materialize(DAY))
+    assert back["thehog_enrichment"]["new_submissions"] > 0
+    counters = sandbox.counters()
+    with pipeline.ledger() as ledger:
+        assert ledger.credits_spent() == sum(counters["credits_net"].values())
+
+
+# ------------------------------------------ two runs at once on one ledger: never double-submit
+
+
+def test_two_runs_at_once_on_one_ledger_never_double_submit_nor_double_count(
+    pipeline_env: SandboxServer, tmp_path: Path
+) -> None:
+    sandbox = pipeline_env
+    clean_submitted, _ = _clean_run(sandbox, tmp_path / "clean")
+    pipeline = Pipeline(tmp_path / "shared")
+    pipeline.write_day(sandbox.state.world, DAY, PEOPLE, seed=31)
+    processes = multiprocessing.get_context("forkserver")
+    processes.set_forkserver_preload(["enrich_pipeline_tests.pipeline_helpers"])
+    runs = [
+        processes.Process(target=materialize_day, args=(str(pipeline.root), DAY, sandbox.url))
+        for _ in range(2)
+    ]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(timeout=120)
+    assert [run.exitcode for run in runs] == [0, 0]
+    counters = sandbox.counters()
+    for provider in SUBMIT_ROUTE:
+        _never_twice(counters, clean_submitted, provider)
+    with pipeline.ledger() as ledger:
+        assert ledger.credits_spent() == sum(counters["credits_net"].values())
+
+
+# ------------------------------------- Ctrl-C and kill -9 against `enrich-pipeline run` itself
+# Real `enrich-pipeline run` processes with a real Dagster home: slower, so they run in
+# `make test-faults` (which .ci/run calls too), not in `make test`.
+
+
+def _cli_env(tmp_path: Path, sandbox: SandboxServer) -> dict[str, str]:
+    home = tmp_path / "dagster_home"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text((REPO / "config" / "dagster.yaml").read_text())
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in ("LEMLIST_API_KEY", "ENRICHSO_API_KEY", "THEHOG_ACCESS_KEY", "THEHOG_SECRET_KEY")
+    }
+    return env | {
+        "DAGSTER_HOME": str(home),
+        "ENRICH_RAW_DIR": str(tmp_path / "raw"),
+        "ENRICH_WAREHOUSE_DIR": str(tmp_path / "wh"),
+        "ENRICH_STATE_DIR": str(tmp_path / "state"),
+        "ENRICH_FIRST_DAY": "2026-11-01",
+        "ENRICH_SANDBOX_URL": sandbox.url,
+        "ENRICH_SANDBOX_SPEED": "0.01",
+    }
+
+
+def _cli(env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "enrich_pipeline.cli", "run", "--day", DAY],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("signo", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_one_ctrl_c_or_sigterm_during_a_submit_records_it_and_stops_the_run(
+    sandbox: SandboxServer, tmp_path: Path, signo: signal.Signals
+) -> None:
+    env = _cli_env(tmp_path, sandbox)
+    Pipeline(tmp_path).write_day(sandbox.state.world, DAY, PEOPLE, seed=31)
+    # lemlist's submit is held 3 s before it is processed: the Ctrl-C lands while it is in flight
+    _fault(sandbox, "lemlist", "slow", delay_s=3, count=1)
+    process = _cli(env)
+    _wait_for(
+        "lemlist's submit to be in flight",
+        lambda: _ledger_states(tmp_path / "state", "lemlist").get("intent", 0) > 0,
+    )
+    process.send_signal(signo)  # once
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    assert "interrupted during" in output
+    states = _ledger_states(tmp_path / "state", "lemlist")
+    assert "intent" not in states and "unknown" not in states  # the submit finished recording
+    assert states.get("submitted", 0) + states.get("completed", 0) > 0
+    sent = people_submitted(sandbox.counters(), "lemlist")
+
+    rerun = _cli(env)
+    output, _ = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, output
+    assert people_submitted(sandbox.counters(), "lemlist") == sent  # polled, not resubmitted
+    with Pipeline(tmp_path).ledger() as ledger:
+        assert ledger.credits_spent() == sum(sandbox.counters()["credits_net"].values())
+
+
+@pytest.mark.faults
+def test_a_run_killed_holding_a_provider_pool_never_blocks_the_next(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    env = _cli_env(tmp_path, sandbox)
+    Pipeline(tmp_path).write_day(sandbox.state.world, DAY, PEOPLE, seed=31)
+    _fault(sandbox, "lemlist", "timeout", after=True, delay_s=15, count=1)
+    process = _cli(env)
+    _wait_for(
+        "lemlist's submit to be in flight",
+        lambda: _ledger_states(tmp_path / "state", "lemlist").get("intent", 0) > 0,
+    )
+    process.kill()  # the run dies holding the lemlist pool slot in the shared Dagster home
+    process.communicate(timeout=30)
+    sandbox.admin("DELETE", "faults")
+
+    rerun = _cli(env)
+    output, _ = rerun.communicate(timeout=120)  # waited forever before
+    assert rerun.returncode == 0, output
+    assert "released pool slots held by run" in output
+    assert "SUMMARY" in output
