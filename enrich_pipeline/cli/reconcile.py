@@ -13,7 +13,8 @@ import argparse
 from collections import Counter
 
 from enrich_pipeline.settings import settings
-from enrich_pipeline.spend.ledger import Ledger, UnsettledAttempt
+from enrich_pipeline.spend.ledger import Ledger
+from enrich_pipeline.spend.ledger_claims import UnsettledAttempt
 
 WHAT_IT_MEANS = {
     "unknown": "submit outcome unknown: may have been accepted and charged; not resubmitted",

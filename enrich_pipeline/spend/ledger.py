@@ -5,7 +5,9 @@ reference right after; every answer (with its raw payload) is written before any
 it. So a run killed at any instant can be resumed: open jobs are polled again instead of being
 resubmitted, a submit whose outcome is unknown is reconciled instead of repeated, and nothing paid
 for is lost. The interface is small on purpose so that Postgres can hold it when runs spread over
-many machines.
+many machines. It is one unit (one connection, one set of tables), longer than most modules here;
+who holds which attempt (owners, orphans, unknown calls) lives in ledger_claims.py and what
+erasure needs of it in ledger_erasure.py, both mixins sharing its connection.
 
 States of a submission row (one row per person and provider attempt):
   intent     written before the HTTP call, by the process named in `owner`
@@ -27,8 +29,6 @@ with exactly the same body (and so the same idempotency key).
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sqlite3
 import threading
 import uuid
@@ -45,6 +45,8 @@ from enrich_pipeline.model import (
     Submission,
     WantedField,
 )
+from enrich_pipeline.spend.ledger_claims import Claims, Intent, process_id
+from enrich_pipeline.spend.ledger_erasure import ErasureRecords
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -89,15 +91,7 @@ CREATE TABLE IF NOT EXISTS erasures (
     payloads_redacted INTEGER NOT NULL
 );
 """
-# The free-text columns of each table that may hold a person's data (erasure searches and rewrites
-# them). The `erasures` audit table records who asked and when, never whom it was about.
-TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "submissions": ("request_json", "submissions_json", "error"),
-    "results": ("result_json",),
-}
-
 ANSWERED = (RecordStatus.FOUND.value, RecordStatus.NOT_FOUND.value)
-ACTIVE_STATES = ("intent", "submitted", "unknown")
 # Added after the first release: created (and back-filled) when an older ledger file is opened.
 MIGRATIONS = (
     ("submissions", "chunk", "ALTER TABLE submissions ADD COLUMN chunk TEXT"),
@@ -107,27 +101,6 @@ ONE_ACTIVE_ATTEMPT = (
     "CREATE UNIQUE INDEX IF NOT EXISTS one_active_attempt ON submissions (provider, person_key, day) "
     "WHERE state IN ('intent', 'submitted', 'unknown')"
 )
-# An intent row whose owner runs on another machine is taken as abandoned after this long (its
-# process cannot be asked directly); on this machine the owner's pid is checked instead.
-FOREIGN_INTENT_LEASE = timedelta(minutes=30)
-
-
-def process_id() -> str:
-    """Who owns the intents this process writes: `pid@host`."""
-    return f"{os.getpid()}@{socket.gethostname()}"
-
-
-def _owner_alive(owner: str | None, created_at: str, now: datetime) -> bool:
-    pid, _, host = (owner or "").partition("@")
-    if host == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    return datetime.fromisoformat(created_at) > now - FOREIGN_INTENT_LEASE
 
 
 def _now() -> str:
@@ -148,59 +121,6 @@ class OpenSubmission:
 
 
 @dataclass(frozen=True)
-class Intent:
-    id: int
-    request: EnrichmentRequest
-
-
-@dataclass(frozen=True)
-class UnsettledAttempt:
-    provider: str
-    day: str
-    person_key: str
-    state: str  # unknown | submitted | intent
-    reason: str
-    provider_refs: tuple[str, ...]
-    created_at: str
-
-
-@dataclass(frozen=True)
-class UnknownChunk:
-    """One submit call whose outcome is unknown, as it was sent: replaying exactly these requests
-    in this order rebuilds the same body (and so the same idempotency key)."""
-
-    chunk: str
-    intents: tuple[Intent, ...]
-    reason: str
-
-
-@dataclass(frozen=True)
-class LedgerRow:
-    """One submissions or results row as erasure sees it: its person and its free-text columns."""
-
-    table: str
-    id: int
-    person_key: str
-    texts: dict[str, str | None]
-
-
-@dataclass(frozen=True)
-class Erasure:
-    """One row of the `erasures` audit table: who asked, when, and how much was removed (warehouse
-    tables rewritten; rows removed from the warehouse and the ledger; payloads redacted in place).
-    `ledger_rows_removed` and `compacted` are known only to the call that erased (else None)."""
-
-    id: int
-    requested_by: str
-    requested_at: str
-    tables_rewritten: int
-    rows_removed: int
-    payloads_redacted: int
-    ledger_rows_removed: int | None = None
-    compacted: bool | None = None
-
-
-@dataclass(frozen=True)
 class StoredResult:
     submission_id: int
     day: str
@@ -208,7 +128,7 @@ class StoredResult:
     result: EnrichmentResult
 
 
-class Ledger:
+class Ledger(Claims, ErasureRecords):
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -275,89 +195,6 @@ class Ledger:
                 if cursor.rowcount:
                     intents.append(Intent(int(cursor.lastrowid or 0), request))
         return intents
-
-    def release_orphans(self, provider: str, day: str) -> int:
-        """Intents whose process died between recording them and recording the provider's answer
-        (kill -9, power loss) become `unknown`: the submit may have reached the provider."""
-        now = datetime.now(UTC)
-        with self._tx() as db:
-            rows = db.execute(
-                "SELECT id, owner, created_at FROM submissions "
-                "WHERE provider = ? AND day = ? AND state = 'intent'",
-                (provider, day),
-            ).fetchall()
-            dead = [row_id for row_id, owner, at in rows if not _owner_alive(owner, at, now)]
-            db.executemany(
-                "UPDATE submissions SET state = 'unknown', error = ? WHERE id = ? "
-                "AND state = 'intent'",
-                [
-                    (
-                        "the run submitting this stopped before the provider's answer was "
-                        "recorded (killed or crashed); the submit may have been accepted",
-                        row_id,
-                    )
-                    for row_id in dead
-                ],
-            )
-        return len(dead)
-
-    def unknown_chunks(self, provider: str, day: str) -> list[UnknownChunk]:
-        """Submit calls of `day` every row of which is still `unknown`, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT chunk, id, request_json, state, error FROM submissions "
-                "WHERE provider = ? AND day = ? AND chunk IN (SELECT chunk FROM submissions "
-                "WHERE provider = ? AND day = ? AND state = 'unknown') ORDER BY id",
-                (provider, day, provider, day),
-            ).fetchall()
-        chunks: dict[str, list[tuple[int, str, str, str | None]]] = {}
-        for chunk, row_id, request_json, state, error in rows:
-            chunks.setdefault(chunk, []).append((row_id, request_json, state, error))
-        return [
-            UnknownChunk(
-                chunk,
-                tuple(
-                    Intent(row_id, EnrichmentRequest.model_validate_json(request_json))
-                    for row_id, request_json, _, _ in members
-                ),
-                members[0][3] or "unknown",
-            )
-            for chunk, members in chunks.items()
-            if all(state == "unknown" for _, _, state, _ in members)
-        ]
-
-    def reclaim(self, chunk: UnknownChunk) -> bool:
-        """Take an unknown chunk back to `intent` to replay it (idempotent providers only). False
-        when another run took it first."""
-        with self._tx() as db:
-            changed = db.execute(
-                "UPDATE submissions SET state = 'intent', owner = ? "
-                "WHERE chunk = ? AND state = 'unknown'",
-                (process_id(), chunk.chunk),
-            ).rowcount
-        return changed == len(chunk.intents)
-
-    def resubmit_unknown(self, provider: str, day: str) -> int:
-        """The user's explicit choice (`enrich-pipeline reconcile --resubmit`): unknown attempts
-        become `call_failed`, so the next run submits those people again — and may pay twice."""
-        with self._tx() as db:
-            return db.execute(
-                "UPDATE submissions SET state = 'call_failed', error = 'resubmitted by the user: ' "
-                "|| COALESCE(error, '') WHERE provider = ? AND day = ? AND state = 'unknown'",
-                (provider, day),
-            ).rowcount
-
-    def held_elsewhere(self, provider: str, day: str, people: Iterable[str]) -> set[str]:
-        """Of `people`, those whose intent another live process holds (a concurrent run)."""
-        wanted = set(people)
-        mine = process_id()
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT person_key, owner FROM submissions WHERE provider = ? AND day = ? "
-                "AND state = 'intent'",
-                (provider, day),
-            ).fetchall()
-        return {person for person, owner in rows if person in wanted and owner != mine}
 
     def record_submitted(
         self, intents: Sequence[Intent], submissions: Sequence[Submission]
@@ -484,30 +321,6 @@ class Ledger:
             for row in rows
         ]
 
-    def unsettled(
-        self, *, provider: str | None = None, day: str | None = None
-    ) -> list[UnsettledAttempt]:
-        """Attempts still waiting on something: `unknown` submits (reconcile), `submitted` jobs
-        without a final answer (stuck or still running), `intent` rows of a live run."""
-        clauses, params = ["state IN ('unknown', 'submitted', 'intent')"], []
-        if provider is not None:
-            clauses.append("provider = ?")
-            params.append(provider)
-        if day is not None:
-            clauses.append("day = ?")
-            params.append(day)
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT provider, day, person_key, state, COALESCE(error, ''), "
-                "COALESCE(provider_refs, '[]'), created_at FROM submissions "
-                f"WHERE {' AND '.join(clauses)} ORDER BY provider, day, id",
-                params,
-            ).fetchall()
-        return [
-            UnsettledAttempt(p, d, person, state, error, tuple(json.loads(refs)), created)
-            for p, d, person, state, error, refs, created in rows
-        ]
-
     def people_in_state(self, provider: str, day: str, state: str) -> dict[str, str]:
         """person_key -> recorded reason, for this provider's attempts of `day` in `state`
         (`refused`: the provider said no to the person; `call_failed`: the call carrying them was
@@ -625,118 +438,3 @@ class Ledger:
                 params,
             ).fetchone()[0]
         return int(value)
-
-    # -- erasure (see erasure.py) ----------------------------------------------------------------
-
-    def rows_mentioning(
-        self, person_keys: Sequence[str], needles: Sequence[str]
-    ) -> list[LedgerRow]:
-        """Rows of `person_keys`, plus rows whose text columns contain any of `needles`
-        (lower-case; compared with the lower-cased text)."""
-        found: list[LedgerRow] = []
-        with self._lock:
-            for table, columns in TEXT_COLUMNS.items():
-                clauses, params = [], []
-                for start in range(0, len(person_keys), 500):
-                    chunk = list(person_keys[start : start + 500])
-                    clauses.append(f"person_key IN ({','.join('?' * len(chunk))})")
-                    params += chunk
-                for needle in needles:
-                    for column in columns:
-                        clauses.append(f"instr(lower(coalesce({column}, '')), ?) > 0")
-                        params.append(needle)
-                if not clauses:
-                    continue
-                rows = self._db.execute(
-                    f"SELECT id, person_key, {', '.join(columns)} FROM {table} "
-                    f"WHERE {' OR '.join(clauses)} ORDER BY id",
-                    params,
-                ).fetchall()
-                found += [
-                    LedgerRow(table, row[0], row[1], dict(zip(columns, row[2:], strict=True)))
-                    for row in rows
-                ]
-        return found
-
-    def erase(
-        self,
-        *,
-        person_keys: Sequence[str],
-        rewrites: Sequence[tuple[str, int, dict[str, str | None]]],
-        requested_by: str,
-        tables_rewritten: int,
-        rows_removed: int,
-        payloads_redacted: int,
-    ) -> Erasure:
-        """In one transaction: delete every submission and result of `person_keys`, apply the
-        redacted texts `rewrites` (table, id, column -> text) and append the audit row (the counts
-        passed in are the warehouse's; the ledger's rows and rewrites are added). Deleted content is
-        overwritten (secure_delete), then the file is compacted (VACUUM, WAL truncated) so no byte
-        of it stays in free pages, in old row versions or in the log."""
-        requested_at = _now()
-        with self._lock:
-            self._db.execute("PRAGMA secure_delete=ON")
-            try:
-                with self._tx() as db:
-                    removed = 0
-                    for start in range(0, len(person_keys), 500):
-                        chunk = list(person_keys[start : start + 500])
-                        marks = ",".join("?" * len(chunk))
-                        removed += db.execute(
-                            f"DELETE FROM results WHERE person_key IN ({marks}) OR submission_id "
-                            f"IN (SELECT id FROM submissions WHERE person_key IN ({marks}))",
-                            chunk + chunk,
-                        ).rowcount
-                        removed += db.execute(
-                            f"DELETE FROM submissions WHERE person_key IN ({marks})", chunk
-                        ).rowcount
-                    for table, row_id, texts in rewrites:
-                        assert set(texts) <= set(TEXT_COLUMNS[table])
-                        sets = ", ".join(f"{column} = ?" for column in texts)
-                        db.execute(
-                            f"UPDATE {table} SET {sets} WHERE id = ?", [*texts.values(), row_id]
-                        )
-                    cursor = db.execute(
-                        "INSERT INTO erasures (requested_by, requested_at, tables_rewritten, "
-                        "rows_removed, payloads_redacted) VALUES (?, ?, ?, ?, ?)",
-                        (
-                            requested_by,
-                            requested_at,
-                            tables_rewritten,
-                            rows_removed + removed,
-                            payloads_redacted + len(rewrites),
-                        ),
-                    )
-                    erasure_id = int(cursor.lastrowid or 0)
-                compacted = self._compact()
-            finally:
-                self._db.execute("PRAGMA secure_delete=OFF")
-        return Erasure(
-            erasure_id,
-            requested_by,
-            requested_at,
-            tables_rewritten,
-            rows_removed + removed,
-            payloads_redacted + len(rewrites),
-            removed,
-            compacted,
-        )
-
-    def _compact(self) -> bool:
-        """VACUUM (rewrites the file without free pages) and truncate the WAL. False when another
-        connection kept either from finishing: old pages may then linger until its next checkpoint."""
-        try:
-            self._db.execute("VACUUM")
-        except sqlite3.OperationalError:
-            return False
-        busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        return busy == 0
-
-    def erasures(self) -> list[Erasure]:
-        """The audit trail, oldest first (who asked and when; never whom it was about)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, requested_by, requested_at, tables_rewritten, rows_removed, "
-                "payloads_redacted FROM erasures ORDER BY id"
-            ).fetchall()
-        return [Erasure(*row) for row in rows]

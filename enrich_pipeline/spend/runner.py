@@ -42,7 +42,8 @@ from enrich_pipeline.providers.errors import (
 )
 from enrich_pipeline.providers.polling import PollProgress
 from enrich_pipeline.spend.interrupts import finish_recording
-from enrich_pipeline.spend.ledger import Intent, Ledger
+from enrich_pipeline.spend.ledger import Ledger
+from enrich_pipeline.spend.ledger_claims import Intent
 from enrich_pipeline.spend.pricing import fit_to_budget, worst_case
 
 log = logging.getLogger("enrich_pipeline.spend.runner")

@@ -47,7 +47,8 @@ from enrich_pipeline.identity import (
     registrable_domain,
 )
 from enrich_pipeline.model import EnrichmentResult
-from enrich_pipeline.spend.ledger import Erasure, Ledger, LedgerRow
+from enrich_pipeline.spend.ledger import Ledger
+from enrich_pipeline.spend.ledger_erasure import Erasure, LedgerRow
 from enrich_pipeline.warehouse.storage import Warehouse
 
 ERASED = "[erased]"

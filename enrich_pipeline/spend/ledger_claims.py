@@ -1,0 +1,180 @@
+"""Who holds which attempt: intents and the process that wrote them, intents orphaned by a dead
+run, submit calls of unknown outcome (to replay or to leave to the user), and what is unsettled.
+A mixin of `Ledger`: it shares the ledger's one connection and its transactions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from enrich_pipeline.model import EnrichmentRequest
+
+# An intent row whose owner runs on another machine is taken as abandoned after this long (its
+# process cannot be asked directly); on this machine the owner's pid is checked instead.
+FOREIGN_INTENT_LEASE = timedelta(minutes=30)
+
+
+def process_id() -> str:
+    """Who owns the intents this process writes: `pid@host`."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def _owner_alive(owner: str | None, created_at: str, now: datetime) -> bool:
+    pid, _, host = (owner or "").partition("@")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return datetime.fromisoformat(created_at) > now - FOREIGN_INTENT_LEASE
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: int
+    request: EnrichmentRequest
+
+
+@dataclass(frozen=True)
+class UnsettledAttempt:
+    provider: str
+    day: str
+    person_key: str
+    state: str  # unknown | submitted | intent
+    reason: str
+    provider_refs: tuple[str, ...]
+    created_at: str
+
+
+@dataclass(frozen=True)
+class UnknownChunk:
+    """One submit call whose outcome is unknown, as it was sent: replaying exactly these requests
+    in this order rebuilds the same body (and so the same idempotency key)."""
+
+    chunk: str
+    intents: tuple[Intent, ...]
+    reason: str
+
+
+class Claims:
+    _db: sqlite3.Connection
+    _lock: threading.RLock
+    _tx: Callable[[], AbstractContextManager[sqlite3.Connection]]
+
+    def release_orphans(self, provider: str, day: str) -> int:
+        """Intents whose process died between recording them and recording the provider's answer
+        (kill -9, power loss) become `unknown`: the submit may have reached the provider."""
+        now = datetime.now(UTC)
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT id, owner, created_at FROM submissions "
+                "WHERE provider = ? AND day = ? AND state = 'intent'",
+                (provider, day),
+            ).fetchall()
+            dead = [row_id for row_id, owner, at in rows if not _owner_alive(owner, at, now)]
+            db.executemany(
+                "UPDATE submissions SET state = 'unknown', error = ? WHERE id = ? "
+                "AND state = 'intent'",
+                [
+                    (
+                        "the run submitting this stopped before the provider's answer was "
+                        "recorded (killed or crashed); the submit may have been accepted",
+                        row_id,
+                    )
+                    for row_id in dead
+                ],
+            )
+        return len(dead)
+
+    def unknown_chunks(self, provider: str, day: str) -> list[UnknownChunk]:
+        """Submit calls of `day` every row of which is still `unknown`, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT chunk, id, request_json, state, error FROM submissions "
+                "WHERE provider = ? AND day = ? AND chunk IN (SELECT chunk FROM submissions "
+                "WHERE provider = ? AND day = ? AND state = 'unknown') ORDER BY id",
+                (provider, day, provider, day),
+            ).fetchall()
+        chunks: dict[str, list[tuple[int, str, str, str | None]]] = {}
+        for chunk, row_id, request_json, state, error in rows:
+            chunks.setdefault(chunk, []).append((row_id, request_json, state, error))
+        return [
+            UnknownChunk(
+                chunk,
+                tuple(
+                    Intent(row_id, EnrichmentRequest.model_validate_json(request_json))
+                    for row_id, request_json, _, _ in members
+                ),
+                members[0][3] or "unknown",
+            )
+            for chunk, members in chunks.items()
+            if all(state == "unknown" for _, _, state, _ in members)
+        ]
+
+    def reclaim(self, chunk: UnknownChunk) -> bool:
+        """Take an unknown chunk back to `intent` to replay it (idempotent providers only). False
+        when another run took it first."""
+        with self._tx() as db:
+            changed = db.execute(
+                "UPDATE submissions SET state = 'intent', owner = ? "
+                "WHERE chunk = ? AND state = 'unknown'",
+                (process_id(), chunk.chunk),
+            ).rowcount
+        return changed == len(chunk.intents)
+
+    def resubmit_unknown(self, provider: str, day: str) -> int:
+        """The user's explicit choice (`enrich-pipeline reconcile --resubmit`): unknown attempts
+        become `call_failed`, so the next run submits those people again — and may pay twice."""
+        with self._tx() as db:
+            return db.execute(
+                "UPDATE submissions SET state = 'call_failed', error = 'resubmitted by the user: ' "
+                "|| COALESCE(error, '') WHERE provider = ? AND day = ? AND state = 'unknown'",
+                (provider, day),
+            ).rowcount
+
+    def held_elsewhere(self, provider: str, day: str, people: Iterable[str]) -> set[str]:
+        """Of `people`, those whose intent another live process holds (a concurrent run)."""
+        wanted = set(people)
+        mine = process_id()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT person_key, owner FROM submissions WHERE provider = ? AND day = ? "
+                "AND state = 'intent'",
+                (provider, day),
+            ).fetchall()
+        return {person for person, owner in rows if person in wanted and owner != mine}
+
+    def unsettled(
+        self, *, provider: str | None = None, day: str | None = None
+    ) -> list[UnsettledAttempt]:
+        """Attempts still waiting on something: `unknown` submits (reconcile), `submitted` jobs
+        without a final answer (stuck or still running), `intent` rows of a live run."""
+        clauses, params = ["state IN ('unknown', 'submitted', 'intent')"], []
+        if provider is not None:
+            clauses.append("provider = ?")
+            params.append(provider)
+        if day is not None:
+            clauses.append("day = ?")
+            params.append(day)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT provider, day, person_key, state, COALESCE(error, ''), "
+                "COALESCE(provider_refs, '[]'), created_at FROM submissions "
+                f"WHERE {' AND '.join(clauses)} ORDER BY provider, day, id",
+                params,
+            ).fetchall()
+        return [
+            UnsettledAttempt(p, d, person, state, error, tuple(json.loads(refs)), created)
+            for p, d, person, state, error, refs, created in rows
+        ]
