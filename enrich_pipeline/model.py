@@ -182,6 +182,24 @@ class Submission(_Model):
     submitted_at: datetime = Field(default_factory=utc_now)
     raw: dict[str, Any] = Field(default_factory=dict)
 
+    @classmethod
+    def refused(
+        cls,
+        request: EnrichmentRequest,
+        provider: ProviderName,
+        reason: str,
+        raw: dict[str, Any] | None = None,
+    ) -> Submission:
+        """A person the provider cannot serve from what is known: refused before any call, so
+        nothing was charged."""
+        return cls(
+            person_key=request.person_key,
+            provider=provider,
+            correlation=request.correlation,
+            error=reason,
+            raw=raw or {},
+        )
+
 
 class Outcome(StrEnum):
     """How one provider attempt ended. Each is recorded differently; only NOT_FOUND moves a person

@@ -165,7 +165,7 @@ class EnrichsoClient:
             for product in _products(request):
                 plan = plan_item(product, request)
                 if isinstance(plan, str):
-                    out.append(self._refusal(request, plan))
+                    out.append(Submission.refused(request, PROVIDER, plan))
                     continue
                 key, payload = plan
                 items[product].setdefault(key, _Item(product, key, payload)).requests.append(
@@ -180,15 +180,6 @@ class EnrichsoClient:
             error.accepted_submissions = accepted  # type: ignore[attr-defined]
             raise
         return out
-
-    def _refusal(self, request: EnrichmentRequest, reason: str, **raw: Any) -> Submission:
-        return Submission(
-            person_key=request.person_key,
-            provider=PROVIDER,
-            correlation=request.correlation,
-            error=reason,
-            raw=raw,
-        )
 
     def _submit_chunk(
         self, product: str, chunk: list[_Item], webhook_url: str | None
@@ -220,7 +211,9 @@ class EnrichsoClient:
 
     def _refuse_all(self, chunk: Sequence[_Item], reason: str) -> list[Submission]:
         return [
-            self._refusal(r, reason, input=item.payload) for item in chunk for r in item.requests
+            Submission.refused(r, PROVIDER, reason, {"input": item.payload})
+            for item in chunk
+            for r in item.requests
         ]
 
     def _accepted(self, product: str, chunk: Sequence[_Item], body: Any) -> list[Submission]:
@@ -458,12 +451,12 @@ class EnrichsoClient:
         for product in _products(request):
             plan = plan_item(product, request)
             if isinstance(plan, str):
-                out.append(refused_record(self._refusal(request, plan)))
+                out.append(refused_record(Submission.refused(request, PROVIDER, plan)))
                 continue
             try:
                 record = self._lookup_one(product, plan[1])
             except BadRequestError as error:
-                record = refused_record(self._refusal(request, str(error)))
+                record = refused_record(Submission.refused(request, PROVIDER, str(error)))
             update = {"person_key": request.person_key, "request_correlation": request.correlation}
             out.append(record.model_copy(update=update))
         return out

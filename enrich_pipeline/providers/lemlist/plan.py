@@ -81,10 +81,4 @@ def plan_workflows(
 def _refusal(request: EnrichmentRequest, reasons: list[str], raw: dict[str, Any]) -> Submission:
     """A person lemlist cannot serve from what is known: refused here, no call, nothing charged."""
     error = "MISSING_INPUTS: " + ("; ".join(reasons) or "no lemlist enrichment was requested")
-    return Submission(
-        person_key=request.person_key,
-        provider=PROVIDER,
-        correlation=request.correlation,
-        error=error,
-        raw=raw,
-    )
+    return Submission.refused(request, PROVIDER, error, raw)

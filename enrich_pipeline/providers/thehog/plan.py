@@ -59,24 +59,15 @@ class _Planned:
     skipped: tuple[str, ...]
 
 
-def _refusal(request: EnrichmentRequest, reason: str, raw: dict[str, Any]) -> Submission:
-    """A request The Hog cannot serve from what we know: refused here, no call, nothing charged."""
-    return Submission(
-        person_key=request.person_key,
-        provider=PROVIDER,
-        correlation=request.correlation,
-        error=reason,
-        raw=raw,
-    )
-
-
 def _plan(index: int, request: EnrichmentRequest) -> _Planned | Submission:
     fields, skipped = hog_fields(request.fields)
     identifier = person_identifier(request)
     if not fields:
         wanted = ", ".join(sorted(f.value for f in request.fields)) or "nothing"
-        return _refusal(request, f"The Hog does not offer {wanted}", {"skipped": list(skipped)})
+        return Submission.refused(
+            request, PROVIDER, f"The Hog does not offer {wanted}", {"skipped": list(skipped)}
+        )
     if identifier is None:
         reason = "The Hog needs a LinkedIn URL or an email to identify the person"
-        return _refusal(request, reason, {"fields": list(fields)})
+        return Submission.refused(request, PROVIDER, reason, {"fields": list(fields)})
     return _Planned(index, request, identifier, fields, skipped)
