@@ -321,6 +321,25 @@ class Ledger(Claims, ErasureRecords):
             for row in rows
         ]
 
+    def defer_unserved(self, provider: str, day: str, people: Iterable[str], reason: str) -> None:
+        """Completed attempts of `day` whose answers the provider gave without serving them (out of
+        credits) become `call_failed`: their answers stay for the record but are never reused, so
+        the people are asked again next run, and count no credits (a provider cannot take what the
+        balance does not hold; lemlist reports no receipt, so its table price is only a guess)."""
+        rows = [(provider, day, person) for person in people]
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE results SET cost_credits = 0 WHERE submission_id IN (SELECT id FROM "
+                "submissions WHERE provider = ? AND day = ? AND person_key = ? "
+                "AND state = 'completed')",
+                rows,
+            )
+            db.executemany(
+                "UPDATE submissions SET state = 'call_failed', error = ? WHERE provider = ? "
+                "AND day = ? AND person_key = ? AND state = 'completed'",
+                [(reason, *row) for row in rows],
+            )
+
     def people_in_state(self, provider: str, day: str, state: str) -> dict[str, str]:
         """person_key -> recorded reason, for this provider's attempts of `day` in `state`
         (`refused`: the provider said no to the person; `call_failed`: the call carrying them was
@@ -361,6 +380,8 @@ class Ledger(Claims, ErasureRecords):
                     f"COALESCE(cost_credits, 0), fetched_at FROM results "
                     f"WHERE provider = ? AND person_key IN ({marks}) "
                     f"AND fetched_at >= ? AND record_status IN ('found', 'not_found', 'failed') "
+                    f"AND NOT EXISTS (SELECT 1 FROM submissions s WHERE s.id = submission_id "
+                    f"AND s.state = 'call_failed') "
                     f"ORDER BY fetched_at DESC, id DESC",
                     (provider, *keys, since),
                 ).fetchall()

@@ -44,9 +44,14 @@ from enrich_pipeline.providers.polling import PollProgress
 from enrich_pipeline.spend.interrupts import finish_recording
 from enrich_pipeline.spend.ledger import Ledger
 from enrich_pipeline.spend.ledger_claims import Intent
-from enrich_pipeline.spend.pricing import fit_to_budget, worst_case
+from enrich_pipeline.spend.pricing import fit_to_budget, price, worst_case
 
 log = logging.getLogger("enrich_pipeline.spend.runner")
+
+# Providers that charge only for what they find and report no lack of credits on submit (lemlist,
+# providers.md 1.9: no 402; an unpaid enrichment ends as enrichmentError or as "not found"). Their
+# unpaid answers are checked against the balance: with too little left, they are not answers.
+BALANCE_CHECKED = frozenset({"lemlist"})
 
 # Idempotency-Key (providers.md 3.1): resending the same body returns the existing operation, with
 # no new job and no extra credits. lemlist and enrich.so document no such key (1.1, 2.1).
@@ -162,6 +167,8 @@ def run_provider(
         )
     _submit(run, client, ledger, fresh, settings)
     results = _collect(run, client, ledger, settings, on_progress)
+    if provider in BALANCE_CHECKED:
+        _defer_unserved(run, client, ledger, requests, results)
     unknown = ledger.people_in_state(provider, day, "unknown")  # including this run's lost submits
     refused = ledger.people_in_state(provider, day, "refused")
     call_failed = ledger.people_in_state(provider, day, "call_failed") if run.stopped else {}
@@ -225,6 +232,41 @@ def _replay_unknown(run: ProviderRun, client: EnrichmentClient, ledger: Ledger) 
             run.day,
             run.replayed,
         )
+
+
+def _defer_unserved(
+    run: ProviderRun,
+    client: EnrichmentClient,
+    ledger: Ledger,
+    requests: Sequence[EnrichmentRequest],
+    results: dict[str, list[EnrichmentResult]],
+) -> None:
+    """Out of credits, loudly: when the balance cannot pay for what was asked, this run's empty
+    answers (failed or not found) are taken back — the people are `deferred`, not cached, and asked
+    again after a top-up (free when they really are not found: nothing is charged then)."""
+    unserved = {
+        key
+        for key, answers in results.items()
+        if answers
+        and all(a.record_status in (RecordStatus.FAILED, RecordStatus.NOT_FOUND) for a in answers)
+    }
+    remaining = getattr(client, "credits_remaining", None)
+    if not unserved or remaining is None:
+        return
+    balance = remaining()
+    asked = [r for r in requests if r.person_key in unserved]
+    needed = max((price(run.provider, f) for r in asked for f in r.fields), default=0)
+    if balance is None or balance >= needed:
+        return
+    reason = (
+        f"{run.provider} is out of credits (balance {balance}, one answer costs up to {needed}): "
+        "not served; top up and run again"
+    )
+    ledger.defer_unserved(run.provider, run.day, unserved, reason)
+    for key in unserved:
+        results.pop(key, None)
+    run.stopped = f"{reason} ({len(unserved)} people wait for it)"
+    log.warning("%s %s: %s", run.provider, run.day, run.stopped)
 
 
 def _submit(

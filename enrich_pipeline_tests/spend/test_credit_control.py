@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from enrich_pipeline.sandbox.prospects import write_prospect_file
 from enrich_pipeline.sandbox.server import SandboxServer
@@ -142,3 +143,34 @@ def test_max_credits_in_run_config_caps_a_provider(
     assert any(a["outcome"] == "skipped_budget" for a in attempts)
     with pipeline.ledger() as ledger:
         assert ledger.credits_spent(provider="lemlist") == counters["credits_net"]["lemlist"]
+
+
+@pytest.mark.parametrize("as_what", ["error", "not_found"])
+def test_lemlist_out_of_credits_is_loud_keeps_its_people_and_a_top_up_serves_them(
+    pipeline_env: SandboxServer, tmp_path: Path, as_what: str
+) -> None:
+    # lemlist documents no 402: an unpaid enrichment ends as an error or as "not found"
+    # (providers.md 1.9 ASSUMPTION, both shapes tested).
+    world = pipeline_env.state.world
+    people = [p for p in world.people if world.knowledge("lemlist", p).email][:15]
+    pipeline = Pipeline(tmp_path)
+    write_prospect_file(
+        [row(p) for p in people], pipeline.raw_dir / DAY / "list.csv", style="snake"
+    )
+    pipeline_env.admin("POST", "config", json={"lemlist_out_of_credits": as_what})
+    pipeline_env.admin("POST", "credits", json={"provider": "lemlist", "balance": 0})
+    broke = materialized_metadata(pipeline.materialize(DAY))
+    assert "out of credits" in broke["lemlist_enrichment"]["stopped"]
+    attempts = pipeline.table("attempts_lemlist", DAY).to_pylist()
+    assert {a["outcome"] for a in attempts} == {"deferred"}
+    assert pipeline_env.counters()["credits_net"].get("lemlist", 0) == 0
+
+    pipeline_env.admin("POST", "credits", json={"provider": "lemlist", "balance": 100_000})
+    topped_up = materialized_metadata(pipeline.materialize(DAY))
+    assert topped_up["lemlist_enrichment"]["stopped"] == ""
+    attempts = pipeline.table("attempts_lemlist", DAY).to_pylist()
+    assert sum(a["outcome"] == "found" for a in attempts) >= len(people) // 2
+    counters = pipeline_env.counters()
+    assert counters["credits_net"]["lemlist"] > 0
+    with pipeline.ledger() as ledger:
+        assert ledger.credits_spent() == sum(counters["credits_net"].values())

@@ -32,6 +32,7 @@ from enrich_pipeline_tests.pipeline_helpers import (
     materialize_day,
     materialized_metadata,
     people_submitted,
+    submit_calls,
 )
 
 DAY = "2026-11-03"
@@ -69,6 +70,18 @@ def _ledger_states(state_dir: Path, provider: str) -> dict[str, int]:
     finally:
         db.close()
     return dict(rows)
+
+
+def _posts(sandbox: SandboxServer, provider: str) -> int:
+    return submit_calls(sandbox.counters(), provider)
+
+
+def _kill_in_flight(sandbox: SandboxServer, provider: str, kill: Callable[[], None]) -> None:
+    """Kill the run while the provider holds its processed submit, then wait for the sandbox to
+    finish that held request: counted now, it cannot land in a later test's counters."""
+    posts = _posts(sandbox, provider)
+    kill()
+    _wait_for("the held submit to finish", lambda: _posts(sandbox, provider) > posts)
 
 
 def _fault(sandbox: SandboxServer, provider: str, kind: str, **rule: Any) -> None:
@@ -119,7 +132,7 @@ def test_a_kill_in_the_paid_submit_window_never_pays_twice(
     pipeline.write_day(sandbox.state.world, DAY, PEOPLE, seed=31)
     # The provider processes (and charges) the first submit, then holds its answer: the run is
     # killed while it waits, between recording the intent and recording the provider's answer.
-    _fault(sandbox, provider, "timeout", after=True, delay_s=15, count=1)
+    _fault(sandbox, provider, "timeout", after=True, delay_s=5, count=1)
     processes = multiprocessing.get_context("forkserver")
     processes.set_forkserver_preload(["enrich_pipeline_tests.pipeline_helpers"])
     run = processes.Process(target=materialize_day, args=(str(pipeline.root), DAY, sandbox.url))
@@ -131,7 +144,7 @@ def test_a_kill_in_the_paid_submit_window_never_pays_twice(
         )
         assert _ledger_states(pipeline.state_dir, provider).get("intent", 0) > 0
     finally:
-        run.kill()
+        _kill_in_flight(sandbox, provider, run.kill)
         run.join(timeout=30)
     sent_before = people_submitted(sandbox.counters(), provider)
     sandbox.admin("DELETE", "faults")
@@ -363,13 +376,14 @@ def test_a_run_killed_holding_a_provider_pool_never_blocks_the_next(
 ) -> None:
     env = _cli_env(tmp_path, sandbox)
     Pipeline(tmp_path).write_day(sandbox.state.world, DAY, PEOPLE, seed=31)
-    _fault(sandbox, "lemlist", "timeout", after=True, delay_s=15, count=1)
+    _fault(sandbox, "lemlist", "timeout", after=True, delay_s=5, count=1)
     process = _cli(env)
     _wait_for(
         "lemlist's submit to be in flight",
         lambda: _ledger_states(tmp_path / "state", "lemlist").get("intent", 0) > 0,
     )
-    process.kill()  # the run dies holding the lemlist pool slot in the shared Dagster home
+    # the run dies holding the lemlist pool slot in the shared Dagster home
+    _kill_in_flight(sandbox, "lemlist", process.kill)
     process.communicate(timeout=30)
     sandbox.admin("DELETE", "faults")
 
