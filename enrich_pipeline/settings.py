@@ -43,6 +43,9 @@ class Settings(BaseModel):
     suppression_file: Path = PROJECT_ROOT / "data" / "suppression.csv"
     # People a failed provider never took wait for it (False), or move on to the next (True).
     failover: bool = False
+    # Public base URL of the webhook receiver (`enrich-pipeline webhooks`); providers POST to
+    # <url>/<provider>. None: no webhooks.
+    webhook_url: str | None = None
 
     @field_validator("provider_order")
     @classmethod
@@ -93,6 +96,8 @@ class Settings(BaseModel):
                 values[name] = raw
         if raw := env.get("ENRICH_FIRST_DAY"):
             values["first_day"] = raw
+        if raw := env.get("ENRICH_WEBHOOK_URL"):
+            values["webhook_url"] = raw
         if raw := env.get("ENRICH_FAILOVER"):
             values["failover"] = raw  # pydantic reads true/false, 1/0, yes/no, on/off
         for name in ("budget_per_run", "budget_per_day"):

@@ -145,14 +145,15 @@ def people_submitted(counters: Mapping[str, Any], provider: str) -> int:
     return sum(counters["submissions"].get(provider, {}).values())
 
 
-def materialize_day(root: str, day: str, sandbox_url: str) -> None:
+def materialize_day(root: str, day: str, sandbox_url: str, webhook_url: str | None = None) -> None:
     """Materialise every asset of one day under `root` in THIS process, against `sandbox_url`;
     the target of a separate process. Exits 1 with the failures in `root/<day>.failed`."""
     for name in KEY_VARIABLES:
         os.environ.pop(name, None)
     os.environ |= {"ENRICH_SANDBOX_URL": sandbox_url, "ENRICH_SANDBOX_SPEED": SPEED}
     forget_sandbox_endpoint()
-    result = Pipeline(Path(root)).materialize(day, raise_on_error=False)
+    pipeline = Pipeline(Path(root), settings=Settings(webhook_url=webhook_url))
+    result = pipeline.materialize(day, raise_on_error=False)
     if not result.success:
         failures = [e.message or "" for e in result.all_events if e.is_failure]
         (Path(root) / f"{day}.failed").write_text("\n".join(failures))

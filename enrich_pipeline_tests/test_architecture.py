@@ -12,7 +12,7 @@ import sys
 
 import enrich_pipeline
 
-PLAIN_PACKAGES = ("ingest", "spend", "providers", "warehouse")
+PLAIN_PACKAGES = ("ingest", "spend", "providers", "warehouse", "webhooks")
 
 
 def _modules(package: str) -> list[str]:

@@ -10,6 +10,7 @@ from enrich_pipeline.cli import pipeline as pipeline_cli
 from enrich_pipeline.cli import providers as provider_cli
 from enrich_pipeline.cli import reconcile as reconcile_cli
 from enrich_pipeline.cli import sandbox as sandbox_cli
+from enrich_pipeline.cli import webhooks as webhooks_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline_cli.add_estimate_parser(sub)
     forget_cli.add_forget_parser(sub)
     reconcile_cli.add_parser(sub)
+    webhooks_cli.add_parser(sub)
     return parser
 
 
@@ -38,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "estimate": pipeline_cli.run_estimate,
         "forget": forget_cli.run_forget,
         "reconcile": reconcile_cli.run_reconcile,
+        "webhooks": webhooks_cli.run_webhooks,
     }
     return handlers[args.command](args)
 

@@ -16,6 +16,7 @@ from enrich_pipeline.spend.runner import ProviderRun, RunSettings, run_provider
 from enrich_pipeline.spend.suppression import SuppressionList, suppressed_attempts
 from enrich_pipeline.spend.waterfall import Known, fold_attempts, plan_requests
 from enrich_pipeline.warehouse.flatten import attempts_table
+from enrich_pipeline.webhooks.receiver import webhook_url
 
 BATCH_MAX = {"lemlist": 500, "enrichso": 10_000, "thehog": 100}
 # A step is retried only for errors that are safe to retry (a provider outage outlasting the
@@ -206,6 +207,7 @@ def build_enrichment_asset(
                     retry_failed_after=settings.retry_failed_after,
                     batch_max=BATCH_MAX[provider],
                     poll_timeout_s=settings.poll_timeout_s,
+                    webhook_url=webhook_url(settings.webhook_url, provider),
                 ),
                 on_progress=progress,
                 budget_credits=allowed.credits,

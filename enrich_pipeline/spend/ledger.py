@@ -82,6 +82,14 @@ CREATE TABLE IF NOT EXISTS results (
 );
 CREATE INDEX IF NOT EXISTS results_by_person ON results (provider, person_key, fetched_at);
 CREATE INDEX IF NOT EXISTS results_by_day ON results (day, provider);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    id INTEGER PRIMARY KEY,
+    provider TEXT NOT NULL,
+    person_key TEXT NOT NULL DEFAULT '',
+    received_at TEXT NOT NULL,
+    body_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_provider ON webhook_deliveries (provider, received_at);
 CREATE TABLE IF NOT EXISTS erasures (
     id INTEGER PRIMARY KEY,
     requested_by TEXT NOT NULL,
@@ -339,6 +347,26 @@ class Ledger(Claims, ErasureRecords):
                 "AND day = ? AND person_key = ? AND state = 'completed'",
                 [(reason, *row) for row in rows],
             )
+
+    def record_delivery(self, provider: str, body: object) -> int:
+        """A webhook delivery, stored as received before the receiver answers 2xx."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO webhook_deliveries (provider, received_at, body_json) "
+                "VALUES (?, ?, ?)",
+                (provider, _now(), json.dumps(body, ensure_ascii=False)),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def deliveries(self, provider: str, *, since: str) -> list[object]:
+        """Webhook bodies of `provider` received at or after `since` (ISO time), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body_json FROM webhook_deliveries WHERE provider = ? AND received_at >= ? "
+                "ORDER BY id",
+                (provider, since),
+            ).fetchall()
+        return [json.loads(body) for (body,) in rows]
 
     def people_in_state(self, provider: str, day: str, state: str) -> dict[str, str]:
         """person_key -> recorded reason, for this provider's attempts of `day` in `state`

@@ -122,6 +122,33 @@ class Claims:
             if all(state == "unknown" for _, _, state, _ in members)
         ]
 
+    def unknown_attempts(self, provider: str, day: str) -> tuple[list[Intent], str | None]:
+        """Attempts of `day` in `unknown`, and when the oldest was written (ISO time)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, request_json, created_at FROM submissions "
+                "WHERE provider = ? AND day = ? AND state = 'unknown' ORDER BY id",
+                (provider, day),
+            ).fetchall()
+        intents = [
+            Intent(row_id, EnrichmentRequest.model_validate_json(r)) for row_id, r, _ in rows
+        ]
+        return intents, min((created for *_, created in rows), default=None)
+
+    def take_back(self, intents: Iterable[Intent]) -> list[Intent]:
+        """Unknown attempts this process will now resolve (adopt or replay): back to `intent`, owned
+        by this process. Returns those it took (another run may have taken some first)."""
+        taken: list[Intent] = []
+        with self._tx() as db:
+            for intent in intents:
+                if db.execute(
+                    "UPDATE submissions SET state = 'intent', owner = ? "
+                    "WHERE id = ? AND state = 'unknown'",
+                    (process_id(), intent.id),
+                ).rowcount:
+                    taken.append(intent)
+        return taken
+
     def reclaim(self, chunk: UnknownChunk) -> bool:
         """Take an unknown chunk back to `intent` to replay it (idempotent providers only). False
         when another run took it first."""

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
     "submissions": ("request_json", "submissions_json", "error"),
     "results": ("result_json",),
+    "webhook_deliveries": ("body_json",),
 }
 
 

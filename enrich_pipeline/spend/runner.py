@@ -59,7 +59,7 @@ IDEMPOTENT_SUBMITS = frozenset({"thehog"})
 
 
 class EnrichmentClient(Protocol):
-    def submit(self, requests: Sequence[EnrichmentRequest]) -> list[Submission]: ...
+    def submit(self, requests: Sequence[EnrichmentRequest], **kw: Any) -> list[Submission]: ...
 
     def collect(self, submissions: Sequence[Submission], **kw: Any) -> list[EnrichmentResult]: ...
 
@@ -71,6 +71,9 @@ class RunSettings:
     batch_max: int = 100
     poll_interval_s: float | None = None  # None: the client's default for its provider
     poll_timeout_s: float | None = None
+    # Where this provider's webhooks go (the receiver's URL for it), or None: no webhooks. A lost
+    # submit answer can then still be adopted from the delivery (see _adopt_delivered).
+    webhook_url: str | None = None
 
 
 @dataclass
@@ -85,6 +88,7 @@ class ProviderRun:
     over_budget: set[str] = field(default_factory=set)
     orphans: int = 0  # intents of a dead run turned unknown at the start of this one
     replayed: int = 0  # people of unknown submits replayed with the same idempotency key
+    adopted: int = 0  # people of unknown submits whose job a webhook delivery named
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for a in self.attempts if a.outcome is outcome)
@@ -137,6 +141,7 @@ def run_provider(
             day,
             run.orphans,
         )
+    _adopt_delivered(run, client, ledger)
     if provider in IDEMPOTENT_SUBMITS:
         _replay_unknown(run, client, ledger)
     cached = ledger.fresh_answers(
@@ -205,6 +210,31 @@ def run_provider(
             attempt = _placeholder(provider, request, f"not submitted: {why}")
             run.attempts.append(Attempt(attempt, request.fields, Outcome.DEFERRED))
     return run
+
+
+def _adopt_delivered(run: ProviderRun, client: EnrichmentClient, ledger: Ledger) -> None:
+    """Unknown submits whose jobs announced themselves by webhook (lemlist echoes the metadata we
+    sent, our person_key, with the enrichment id): adopt those jobs instead of paying again. The
+    adopted people are then polled like any accepted submit."""
+    adopt = getattr(client, "adopt", None)
+    unknown, since = ledger.unknown_attempts(run.provider, run.day)
+    if adopt is None or not unknown or since is None:
+        return
+    deliveries = ledger.deliveries(run.provider, since=since)
+    if not deliveries:
+        return
+    submissions: list[Submission] = adopt([i.request for i in unknown], deliveries)
+    adopted = {s.person_key for s in submissions if s.provider_ref}
+    taken = ledger.take_back(i for i in unknown if i.request.person_key in adopted)
+    ledger.record_submitted(taken, [s for s in submissions if s.provider_ref])
+    run.adopted = len(taken)
+    if taken:
+        log.warning(
+            "%s %s: %d submits of unknown outcome adopted from webhook deliveries (not paid again)",
+            run.provider,
+            run.day,
+            len(taken),
+        )
 
 
 def _replay_unknown(run: ProviderRun, client: EnrichmentClient, ledger: Ledger) -> None:
@@ -284,7 +314,8 @@ def _submit(
             if not intents:
                 continue  # every one of them is held by another run
             try:
-                submissions = client.submit([intent.request for intent in intents])
+                hooks = {"webhook_url": settings.webhook_url} if settings.webhook_url else {}
+                submissions = client.submit([intent.request for intent in intents], **hooks)
             except ProviderError as exc:
                 _record_failed_chunk(run, ledger, intents, exc)
                 if isinstance(exc, AuthenticationError):

@@ -27,6 +27,7 @@ from enrich_pipeline.providers.lemlist import LemlistClient
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.spend.ledger import Ledger
 from enrich_pipeline.spend.runner import RunSettings, run_provider
+from enrich_pipeline.webhooks.receiver import WebhookReceiver
 from enrich_pipeline_tests.pipeline_helpers import (
     Pipeline,
     materialize_day,
@@ -130,12 +131,16 @@ def test_a_kill_in_the_paid_submit_window_never_pays_twice(
     clean_submitted, clean_charged = _clean_run(sandbox, tmp_path / "clean")
     pipeline = Pipeline(tmp_path / "faulty")
     pipeline.write_day(sandbox.state.world, DAY, PEOPLE, seed=31)
+    # The long-lived webhook receiver outlives the run (as `enrich-pipeline webhooks` does).
+    receiver = WebhookReceiver(pipeline.state_dir / "ledger.sqlite").start()
     # The provider processes (and charges) the first submit, then holds its answer: the run is
     # killed while it waits, between recording the intent and recording the provider's answer.
     _fault(sandbox, provider, "timeout", after=True, delay_s=5, count=1)
     processes = multiprocessing.get_context("forkserver")
     processes.set_forkserver_preload(["enrich_pipeline_tests.pipeline_helpers"])
-    run = processes.Process(target=materialize_day, args=(str(pipeline.root), DAY, sandbox.url))
+    run = processes.Process(
+        target=materialize_day, args=(str(pipeline.root), DAY, sandbox.url, receiver.url)
+    )
     run.start()
     try:
         _wait_for(
@@ -148,8 +153,17 @@ def test_a_kill_in_the_paid_submit_window_never_pays_twice(
         run.join(timeout=30)
     sent_before = people_submitted(sandbox.counters(), provider)
     sandbox.admin("DELETE", "faults")
+    if provider == "lemlist":  # its enrichments finish and say so to the receiver
+        _wait_for(
+            "lemlist's webhooks for the cut-off enrichments",
+            lambda: _deliveries(pipeline, "lemlist") >= sent_before,
+            timeout_s=10,
+        )
 
-    pipeline.materialize(DAY)  # the resume
+    try:
+        pipeline.materialize(DAY)  # the resume
+    finally:
+        receiver.stop()
 
     counters = sandbox.counters()
     _never_twice(counters, clean_submitted, provider)
@@ -157,23 +171,32 @@ def test_a_kill_in_the_paid_submit_window_never_pays_twice(
     with pipeline.ledger() as ledger:
         states = ledger.counts()
         assert "intent" not in states  # the dead run's intents were reconciled
-        if provider == "thehog":
-            # Replayed with the same Idempotency-Key: the provider returned the operation it had,
-            # so the answers were fetched, not bought again; nothing is left unknown.
+        if provider in ("thehog", "lemlist"):
+            # The Hog: replayed with the same Idempotency-Key, the provider returned the operation
+            # it had. lemlist: the webhook named each enrichment (and echoed our person_key), so
+            # the jobs were adopted and polled. Answers fetched, not bought again.
             assert "unknown" not in states
             assert ledger.credits_spent() == sum(counters["credits_net"].values())
             assert ledger.credits_spent() == clean_charged
         else:
-            # No idempotency key: the cut-off people wait as `unknown` for reconciliation
-            # instead of being paid for again, and hold the waterfall back for them.
+            # enrich.so: no idempotency key, and no adoption yet: the cut-off people wait as
+            # `unknown` for `enrich-pipeline reconcile` instead of being paid for again, and hold
+            # the waterfall back for them.
             unknown = ledger.people_in_state(provider, DAY, "unknown")
             assert len(unknown) >= sent_before  # the whole cut-off call, sent or not yet
             assert all("killed or crashed" in reason for reason in unknown.values())
             attempts = pipeline.table(f"attempts_{provider}", DAY).to_pylist()
             assert sum(a["outcome"] == "unknown" for a in attempts) == len(unknown)
-    if provider == "thehog":
-        clean = Pipeline(tmp_path / "clean")
-        assert _found(pipeline) == _found(clean)
+    if provider in ("thehog", "lemlist"):
+        assert _found(pipeline) == _found(Pipeline(tmp_path / "clean"))
+
+
+def _deliveries(pipeline: Pipeline, provider: str) -> int:
+    with pipeline.ledger() as ledger:
+        return sum(
+            len(body.get("data") or []) if isinstance(body, dict) else 0
+            for body in ledger.deliveries(provider, since="")
+        )
 
 
 # ------------------------------------------------- one 503 on a paid submit: retried, paid once

@@ -132,21 +132,7 @@ class LemlistClient:
         record them before the next call. When a call's outcome is unknown the error raised carries
         `accepted_submissions` (everything accepted before it): those were paid for.
         """
-        slots: list[Submission | None] = [None] * len(requests)
-        sendable: list[tuple[int, _BulkItem]] = []
-        for index, request in enumerate(requests):
-            inputs = request_inputs(request)
-            workflows, reasons = plan_workflows(request.fields, inputs)
-            if not workflows:
-                raw = {"request": {"input": inputs, "enrichmentRequests": []}}
-                slots[index] = _refusal(request, reasons, raw)
-                continue
-            body = {
-                "input": inputs,
-                "enrichmentRequests": list(workflows),
-                "metadata": request.person_key,  # echoed back: our correlation key
-            }
-            sendable.append((index, _BulkItem(request, body, reasons)))
+        slots, sendable = _plan_bulk(requests)
         accepted: list[Submission] = []
         for start in range(0, len(sendable), BATCH_MAX):
             chunk = sendable[start : start + BATCH_MAX]
@@ -164,6 +150,27 @@ class LemlistClient:
             if on_submitted is not None:
                 on_submitted(made)
         return [s for s in slots if s is not None]
+
+    def adopt(
+        self, requests: Sequence[EnrichmentRequest], deliveries: Sequence[Any]
+    ) -> list[Submission]:
+        """Submissions for `requests` whose submit answer was lost but whose enrichment a webhook
+        delivery names: enrichmentDone/enrichmentError items carry the enrichment id and echo the
+        metadata we sent, our person_key (providers.md 1.7, ASSUMPTION (b): bulk metadata echoed as
+        `data[i].metadata`). A delivery without that echo names nobody: its people stay unknown.
+        Nothing is sent; the adopted enrichments are then polled like any other."""
+        _, sendable = _plan_bulk(requests)
+        by_key = {item.body["metadata"]: item for _, item in sendable}
+        adopted: dict[str, Submission] = {}
+        for body in deliveries:
+            for element in _dict(body).get("data") or []:
+                element = _dict(element)
+                item = by_key.get(_str(element.get("metadata")) or "")
+                enrichment_id = _str(element.get("id"))
+                if item is not None and enrichment_id and item.request.person_key not in adopted:
+                    answer = {"id": enrichment_id, "metadata": element.get("metadata")}
+                    adopted[item.request.person_key] = item.submission(answer)
+        return list(adopted.values())
 
     def _submit_bulk(self, chunk: list[_BulkItem], webhook_url: str | None) -> list[Submission]:
         params = {"webhookUrl": webhook_url} if webhook_url else None
@@ -333,6 +340,29 @@ def _submitted_id(answer: Any, route: str) -> str:
             hint="reconcile with lemlist before submitting again",
         )
     return ref
+
+
+def _plan_bulk(
+    requests: Sequence[EnrichmentRequest],
+) -> tuple[list[Submission | None], list[tuple[int, _BulkItem]]]:
+    """Per request: a refusal (no input for any wanted workflow) in its slot, or the bulk item to
+    send, with its index. The same requests always make the same items (submit and adopt agree)."""
+    slots: list[Submission | None] = [None] * len(requests)
+    sendable: list[tuple[int, _BulkItem]] = []
+    for index, request in enumerate(requests):
+        inputs = request_inputs(request)
+        workflows, reasons = plan_workflows(request.fields, inputs)
+        if not workflows:
+            raw = {"request": {"input": inputs, "enrichmentRequests": []}}
+            slots[index] = _refusal(request, reasons, raw)
+            continue
+        body = {
+            "input": inputs,
+            "enrichmentRequests": list(workflows),
+            "metadata": request.person_key,  # echoed back: our correlation key
+        }
+        sendable.append((index, _BulkItem(request, body, reasons)))
+    return slots, sendable
 
 
 @dataclass(frozen=True)
