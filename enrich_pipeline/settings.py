@@ -33,7 +33,9 @@ class Settings(BaseModel):
         {WantedField.EMAIL, WantedField.PHONE, WantedField.LINKEDIN}
     )
     ttl_days: float = Field(30.0, ge=0)
-    retry_failed_after_hours: float = Field(24.0, ge=0)
+    # An unpaid failed job (the provider's job failed or was cancelled; nothing charged) is asked
+    # again once older than this: by default on the very next run. A paid failure never is.
+    retry_failed_after_hours: float = Field(0.0, ge=0)
     poll_timeout_s: float | None = Field(None, gt=0)
     found_rate_floor: float = Field(0.3, ge=0, le=1)
     first_day: str = "2026-11-02"

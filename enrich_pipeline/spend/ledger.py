@@ -391,9 +391,9 @@ class Ledger(Claims, ErasureRecords):
     ) -> dict[str, list[EnrichmentResult]]:
         """Answers this provider gave within `ttl` covering every field now wanted (cache hits).
 
-        A failure is reused too — so an immediate re-run asks nobody again — while it was paid for
-        (asking again would pay twice) or is younger than `retry_failed_after`; older unpaid
-        failures are asked again, since they may have been transient."""
+        A failure is reused while it was paid for (asking again would pay twice) or is younger than
+        `retry_failed_after` (default 0: an unpaid failed job is asked again on the next run — the
+        providers charge nothing for a job that failed, and it may have been transient)."""
         moment = now or datetime.now(UTC)
         since = (moment - ttl).isoformat()
         retry_since = (moment - retry_failed_after).isoformat()

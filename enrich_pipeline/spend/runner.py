@@ -67,7 +67,7 @@ class EnrichmentClient(Protocol):
 @dataclass(frozen=True)
 class RunSettings:
     ttl: timedelta = timedelta(days=30)
-    retry_failed_after: timedelta = timedelta(hours=24)
+    retry_failed_after: timedelta = timedelta(0)
     batch_max: int = 100
     poll_interval_s: float | None = None  # None: the client's default for its provider
     poll_timeout_s: float | None = None

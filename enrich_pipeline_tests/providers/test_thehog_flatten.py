@@ -235,6 +235,22 @@ def test_failed_operation_keeps_the_error_message() -> None:
     assert record.provider_ref == OP
 
 
+def test_a_single_person_operation_that_cannot_resolve_the_identity_is_not_found() -> None:
+    body = {
+        "id": OP,
+        "status": "failed",
+        "progress": 100,
+        "result": None,
+        "error": {"message": "Could not resolve this identity", "code": "identity_not_resolved"},
+    }
+    [record] = flatten(body, requests=[LINA])
+    # The Hog answered that it does not know this person: a clear "not found" that the next
+    # provider may try, not a failure holding the person back (as for a batch item).
+    assert record.record_status is RecordStatus.NOT_FOUND
+    assert record.reason == "Could not resolve this identity (identity_not_resolved)"
+    assert (record.person_key, record.provider_ref) == (LINA.person_key, OP)
+
+
 def test_cancelled_operation_without_error_object() -> None:
     [record] = flatten(
         {"id": OP, "status": "cancelled", "progress": 30, "result": None, "error": None}

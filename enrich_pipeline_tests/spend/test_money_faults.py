@@ -415,3 +415,40 @@ def test_a_run_killed_holding_a_provider_pool_never_blocks_the_next(
     assert rerun.returncode == 0, output
     assert "released pool slots held by run" in output
     assert "SUMMARY" in output
+
+
+# --------------------------------------- a failed job (nothing charged) is asked again next run
+
+
+def test_a_failed_job_is_asked_again_on_the_next_run_and_a_stuck_one_polled_again(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    config = sandbox.state.config
+    client = LemlistClient.create(
+        config.lemlist_api_key, base_url=sandbox.base_url("lemlist"), speed=0.01
+    )
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    requests = _requests(sandbox, 6, {WantedField.EMAIL})
+    settings = RunSettings(poll_interval_s=0.01, poll_timeout_s=0.5)
+    try:
+        sandbox.admin(
+            "POST", "faults", json={"provider": "lemlist", "kind": "job_fail", "count": 2}
+        )
+        sandbox.admin(
+            "POST", "faults", json={"provider": "lemlist", "kind": "job_stuck", "count": 1}
+        )
+        first = run_provider("lemlist", client, ledger, DAY, requests, settings)
+        assert first.count(Outcome.FAILED) == 2 and first.count(Outcome.PENDING) == 1
+        stuck = [u for u in ledger.unsettled(provider="lemlist") if u.state == "submitted"]
+        assert len(stuck) == 1 and stuck[0].provider_refs  # reported with its job id
+        sandbox.admin("DELETE", "faults")
+
+        again = run_provider("lemlist", client, ledger, DAY, requests, settings)
+        assert again.new_submissions == 2  # the two failed jobs, asked again at once
+        assert again.resumed == 1  # the stuck one is polled, not resubmitted
+        counters = sandbox.counters()
+        assert people_submitted(counters, "lemlist") == 6 + 2
+        assert ledger.credits_spent() == counters["credits_net"]["lemlist"]
+    finally:
+        client.close()
+        ledger.close()

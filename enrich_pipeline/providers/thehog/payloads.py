@@ -25,6 +25,7 @@ from enrich_pipeline.providers.thehog.dialect import (
 )
 from enrich_pipeline.providers.thehog.records import (
     _failed,
+    _identity_unknown,
     _item_record,
     _item_records,
     _record,
@@ -136,6 +137,9 @@ def _single_result(
     ctx = correlator.by_data(result) or _Context()
     ctx = replace(ctx, provider_ref=op_id or ctx.provider_ref)
     raw = {**context, "operation": body}
+    if job_error is not None and _identity_unknown(body.get("error"), job_error):
+        # As for a batch item: The Hog does not know this person, a clear "not found".
+        return [_record(ctx, raw, record_status=RecordStatus.NOT_FOUND, reason=job_error)]
     if job_error is not None:
         return [
             data_record(ctx, result if isinstance(result, dict) else None, raw, error=job_error)
