@@ -53,7 +53,9 @@ def estimate_run(
         rates = find_rates(ledger, provider)
         for field in sorted({f for r in requests for f in r.fields}, key=lambda f: f.value):
             sent = [r for r in requests if field in r.fields]
-            hits = sum(1 for r in sent if r.person_key in cached)
+            hits = sum(
+                1 for r in sent if r.person_key in cached and field in cached[r.person_key].covered
+            )
             worst = (len(sent) - hits) * price(provider, field)
             rate = rates.get(field)
             share = reach.get(field, 1.0)

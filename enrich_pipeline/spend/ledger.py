@@ -129,6 +129,14 @@ class OpenSubmission:
 
 
 @dataclass(frozen=True)
+class Cached:
+    """A person's reusable answers from this provider and the wanted fields they cover."""
+
+    covered: frozenset[WantedField]
+    results: list[EnrichmentResult]
+
+
+@dataclass(frozen=True)
 class StoredResult:
     submission_id: int
     day: str
@@ -201,7 +209,7 @@ class Ledger(Claims, ErasureRecords):
                     ),
                 )
                 if cursor.rowcount:
-                    intents.append(Intent(int(cursor.lastrowid or 0), request))
+                    intents.append(Intent(int(cursor.lastrowid or 0), request, chunk))
         return intents
 
     def record_submitted(
@@ -388,8 +396,11 @@ class Ledger(Claims, ErasureRecords):
         ttl: timedelta,
         retry_failed_after: timedelta = timedelta(hours=24),
         now: datetime | None = None,
-    ) -> dict[str, list[EnrichmentResult]]:
-        """Answers this provider gave within `ttl` covering every field now wanted (cache hits).
+    ) -> dict[str, Cached]:
+        """Answers this provider gave within `ttl` to fields now wanted, field by field: the newest
+        attempt for each field (an answer to email and phone is reused for phone alone, and an
+        answer to phone plus a later one to email together cover both). A person whose `covered`
+        is short of what is wanted is asked only for the rest: nothing answered is bought twice.
 
         A failure is reused while it was paid for (asking again would pay twice) or is younger than
         `retry_failed_after` (default 0: an unpaid failed job is asked again on the next run — the
@@ -398,7 +409,7 @@ class Ledger(Claims, ErasureRecords):
         since = (moment - ttl).isoformat()
         retry_since = (moment - retry_failed_after).isoformat()
         wanted = {r.person_key: {f.value for f in r.fields} for r in requests}
-        hits: dict[str, list[EnrichmentResult]] = {}
+        hits: dict[str, Cached] = {}
         with self._lock:
             for chunk_start in range(0, len(requests), 500):
                 keys = [r.person_key for r in requests[chunk_start : chunk_start + 500]]
@@ -413,18 +424,23 @@ class Ledger(Claims, ErasureRecords):
                     f"ORDER BY fetched_at DESC, id DESC",
                     (provider, *keys, since),
                 ).fetchall()
-                chosen: dict[str, int] = {}
+                chosen: dict[str, list[int]] = {}
+                covered: dict[str, set[str]] = {}
                 for person, submission_id, fields, _, status, cost, fetched in rows:
                     reusable = status != "failed" or cost > 0 or fetched >= retry_since
-                    if reusable and wanted[person] <= set(json.loads(fields)):
-                        chosen.setdefault(person, submission_id)  # the newest covering attempt
+                    adds = set(json.loads(fields)) & wanted[person] - covered.get(person, set())
+                    if reusable and adds and submission_id not in chosen.get(person, []):
+                        chosen.setdefault(person, []).append(submission_id)  # newest first
+                        covered.setdefault(person, set()).update(adds)
                 # The failed parts of a chosen attempt are replayed with it: dropped, the rest would
                 # read as "not found" and move the person on to the next provider (paying twice).
                 for person, submission_id, _, result_json, *_ in rows:
-                    if chosen.get(person) == submission_id:
-                        hits.setdefault(person, []).append(
-                            EnrichmentResult.model_validate_json(result_json)
+                    if submission_id in chosen.get(person, []):
+                        cached = hits.setdefault(
+                            person,
+                            Cached(frozenset(WantedField(f) for f in covered[person]), []),
                         )
+                        cached.results.append(EnrichmentResult.model_validate_json(result_json))
         return hits
 
     def results(self, *, day: str | None = None, provider: str | None = None) -> list[StoredResult]:

@@ -44,6 +44,7 @@ def _owner_alive(owner: str | None, created_at: str, now: datetime) -> bool:
 class Intent:
     id: int
     request: EnrichmentRequest
+    chunk: str = ""  # the submit call that carries it (replays reuse it as the attempt's name)
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class Claims:
             UnknownChunk(
                 chunk,
                 tuple(
-                    Intent(row_id, EnrichmentRequest.model_validate_json(request_json))
+                    Intent(row_id, EnrichmentRequest.model_validate_json(request_json), chunk)
                     for row_id, request_json, _, _ in members
                 ),
                 members[0][3] or "unknown",

@@ -147,7 +147,14 @@ def run_provider(
     cached = ledger.fresh_answers(
         provider, requests, ttl=settings.ttl, retry_failed_after=settings.retry_failed_after
     )
-    run.cache_hits = len(cached)
+    # Fields already answered are never asked again: a person is sent only for the rest.
+    rest = {
+        r.person_key: r.model_copy(update={"fields": r.fields - cached[r.person_key].covered})
+        for r in requests
+        if r.person_key in cached
+    }
+    full = {key for key, request in rest.items() if not request.fields}
+    run.cache_hits = len(full)
     open_before = {o.request.person_key for o in ledger.open_submissions(provider, day)}
     unknown = ledger.people_in_state(provider, day, "unknown")
     run.resumed = len(open_before & {r.person_key for r in requests})
@@ -155,9 +162,9 @@ def run_provider(
         provider, day, "refused"
     )  # the provider said no to this person today
     fresh = [
-        r
+        rest.get(r.person_key, r)
         for r in requests
-        if r.person_key not in cached
+        if r.person_key not in full
         and r.person_key not in open_before
         and r.person_key not in unknown
         and r.person_key not in refused_before
@@ -182,9 +189,13 @@ def run_provider(
     for request in requests:
         key = request.person_key
         if key in cached:
-            for result in cached[key]:
-                run.attempts.append(Attempt(result, request.fields, outcome_of(result), True))
-        elif key in results:
+            fields = request.fields if key in full else cached[key].covered
+            for result in cached[key].results:
+                run.attempts.append(Attempt(result, fields, outcome_of(result), True))
+            if key in full:
+                continue
+            request = rest[key]  # what was left to ask
+        if key in results:
             for result in results[key]:
                 run.attempts.append(Attempt(result, request.fields, outcome_of(result)))
         elif key in unknown:
@@ -247,7 +258,7 @@ def _replay_unknown(run: ProviderRun, client: EnrichmentClient, ledger: Ledger) 
         requests = [intent.request for intent in chunk.intents]
         with finish_recording():
             try:
-                submissions = client.submit(requests)
+                submissions = client.submit(requests, attempt=chunk.chunk)
             except ProviderError as exc:
                 _record_failed_chunk(run, ledger, chunk.intents, exc, replay=True)
                 if isinstance(exc, AuthenticationError):
@@ -314,8 +325,12 @@ def _submit(
             if not intents:
                 continue  # every one of them is held by another run
             try:
-                hooks = {"webhook_url": settings.webhook_url} if settings.webhook_url else {}
-                submissions = client.submit([intent.request for intent in intents], **hooks)
+                options: dict[str, Any] = {}
+                if settings.webhook_url:
+                    options["webhook_url"] = settings.webhook_url
+                if run.provider in IDEMPOTENT_SUBMITS:
+                    options["attempt"] = intents[0].chunk  # a replay of it reuses the key
+                submissions = client.submit([i.request for i in intents], **options)
             except ProviderError as exc:
                 _record_failed_chunk(run, ledger, intents, exc)
                 if isinstance(exc, AuthenticationError):

@@ -215,7 +215,10 @@ def learn(known: Known, attempt: Attempt, *, failover: bool = False) -> Known:
     if attempt.outcome in HOLDS_BACK and not (failover and attempt.outcome is Outcome.DEFERRED):
         reason = f"{result.provider} {attempt.outcome.value}: {result.reason or 'no reason given'}"
         blocked = dict(known.blocked)
-        for wanted in attempt.fields:
+        # A verification asked instead of a finder stands for the email: held back, it holds the
+        # email back too (else the next provider would be paid to find what may be verified).
+        held = attempt.fields | ({E} if V in attempt.fields else set())
+        for wanted in held:
             if wanted not in known.answered:
                 blocked.setdefault(wanted, reason)
         return replace(known, blocked=blocked)

@@ -117,6 +117,16 @@ def test_an_unverified_email_is_verified_where_that_is_cheaper_than_finding() ->
     assert E not in bounced.answered and "email" in fields_for("thehog", bounced)
 
 
+def test_a_verification_held_back_holds_the_email_back_too() -> None:
+    from dataclasses import replace
+
+    held = replace(LINA, email="lina@n.io")
+    for outcome in (Outcome.FAILED, Outcome.PENDING, Outcome.UNKNOWN, Outcome.DEFERRED):
+        [waiting] = fold_attempts([held], [ended("lemlist", frozenset({V, P, L}), outcome)])
+        assert "email" not in fields_for("thehog", waiting), outcome
+        assert E in waiting.blocked and V in waiting.blocked
+
+
 def test_only_not_found_moves_a_person_on() -> None:
     for outcome in (Outcome.FAILED, Outcome.PENDING, Outcome.UNKNOWN):
         [held] = fold_attempts([LINA], [ended("lemlist", ALL, outcome)])

@@ -135,9 +135,11 @@ class ThehogClient:
         *,
         webhook_url: str | None = None,
         on_submitted: Callable[[list[Submission]], None] | None = None,
+        attempt: str | None = None,
     ) -> list[Submission]:
         """One Submission per request, in order: `POST /api/enrichments` of at most BATCH_MAX
-        identifiers, one call per distinct set of fields.
+        identifiers, one call per distinct set of fields. `attempt` seeds the idempotency keys (see
+        `idempotency_key`): pass the same value to replay a submit, a new one to ask again.
 
         People The Hog cannot serve (no LinkedIn URL or email, or only fields it does not offer)
         are refused without a call. `on_submitted` gets each call's Submissions as soon as they are
@@ -161,7 +163,7 @@ class ThehogClient:
             for start in range(0, len(members), BATCH_MAX):
                 chunk = members[start : start + BATCH_MAX]
                 try:
-                    made = self._submit_chunk(fields, chunk)
+                    made = self._submit_chunk(fields, chunk, attempt)
                 except ProviderError as exc:
                     exc.accepted_submissions = list(accepted)  # type: ignore[attr-defined]
                     if accepted:
@@ -174,14 +176,16 @@ class ThehogClient:
                     on_submitted(made)
         return [s for s in slots if s is not None]
 
-    def _submit_chunk(self, fields: tuple[str, ...], chunk: list[_Planned]) -> list[Submission]:
+    def _submit_chunk(
+        self, fields: tuple[str, ...], chunk: list[_Planned], attempt: str | None = None
+    ) -> list[Submission]:
         # One identifier goes as `identifier`: only that form can be answered synchronously (3.2).
         body: dict[str, Any] = {"fields": list(fields)}
         if len(chunk) == 1:
             body["identifier"] = chunk[0].identifier
         else:
             body["identifiers"] = [p.identifier for p in chunk]
-        key = idempotency_key(body)
+        key = idempotency_key(body, attempt)
         status, answer = self.transport.request_json(
             "POST",
             SUBMIT_ROUTE,

@@ -39,10 +39,15 @@ def stable_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def idempotency_key(body: Mapping[str, Any]) -> str:
+def idempotency_key(body: Mapping[str, Any], attempt: str | None = None) -> str:
     """`ep_` + sha256(stable JSON of the body)[:32], as The Hog's MCP client derives its keys (3.1):
-    the same people and fields always get the same key, so a repeated submit is a free replay."""
-    return "ep_" + hashlib.sha256(stable_json(body).encode("utf-8")).hexdigest()[:32]
+    the same people and fields always get the same key, so a repeated submit is a free replay.
+
+    `attempt` (the caller's name for this submit, e.g. the ledger's) joins the hash: replaying the
+    same attempt gets the same key, while a new attempt after a failed job gets a new one — The
+    Hog would otherwise hand back the failed operation for as long as it keeps the key."""
+    seed = f"{attempt}\n" if attempt else ""
+    return "ep_" + hashlib.sha256((seed + stable_json(body)).encode("utf-8")).hexdigest()[:32]
 
 
 # --------------------------------------------------------------------------------------- planning
