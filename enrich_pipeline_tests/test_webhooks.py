@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 
 from enrich_pipeline.model import EnrichmentRequest, WantedField
+from enrich_pipeline.providers.enrichso import EnrichsoClient
 from enrich_pipeline.providers.lemlist import LemlistClient
 from enrich_pipeline.spend.ledger import Ledger
 from enrich_pipeline.webhooks.receiver import WebhookReceiver, webhook_url
@@ -72,5 +73,45 @@ def test_lemlist_adopts_the_enrichment_a_delivery_names_by_our_metadata() -> Non
         # Someone else's enrichment is never adopted for Lina.
         other = {"type": "enrichmentDone", "data": [{"id": "enr_x", "metadata": "li:/in/other"}]}
         assert client.adopt([LINA], [other]) == []
+    finally:
+        client.close()
+
+
+# providers.md 2.9: the documented finder callbacks (one per result, then the completion tally).
+FINDER_RESULT = {
+    "event": "webhook:finder_lookup.completed",
+    "timestamp": "2026-03-02T10:21:07.000Z",
+    "data": {
+        "job_id": "6f1c2a9e4b7d3c0012ab3600",
+        "result_id": "lina.okafor@northwind-labs.io",
+        "result": {"email": "lina.okafor@northwind-labs.io", "result": "found"},
+    },
+}
+FINDER_DONE = {
+    "event": "finder.completed",
+    "timestamp": "2026-03-02T10:21:30.000Z",
+    "data": {"job_id": "6f1c2a9e4b7d3c0012ab3600", "status": "completed", "total_items": 1},
+}
+LINA_FINDER = EnrichmentRequest(
+    person_key="li:/in/lina-okafor",
+    first_name="Lina",
+    last_name="Okafor",
+    company_domain="northwind-labs.io",
+    fields=frozenset({WantedField.EMAIL}),
+)
+
+
+def test_enrichso_adopts_a_batch_its_callbacks_name_and_never_one_already_known() -> None:
+    client = EnrichsoClient.create("sk_unused", base_url="http://127.0.0.1:9")
+    try:
+        [adopted] = client.adopt([LINA_FINDER], [FINDER_RESULT, FINDER_DONE])
+        assert adopted.provider_ref == "finder:6f1c2a9e4b7d3c0012ab3600"
+        assert adopted.person_key == LINA_FINDER.person_key and adopted.error is None
+        # The finder's result id is the found email: without the completion tally nothing proves
+        # that the batch was this one, so nobody is adopted.
+        assert client.adopt([LINA_FINDER], [FINDER_RESULT]) == []
+        # A batch the ledger already knows belongs to another attempt.
+        known = {"finder:6f1c2a9e4b7d3c0012ab3600"}
+        assert client.adopt([LINA_FINDER], [FINDER_RESULT, FINDER_DONE], known_refs=known) == []
     finally:
         client.close()

@@ -366,6 +366,17 @@ class Ledger(Claims, ErasureRecords):
             )
         return int(cursor.lastrowid or 0)
 
+    def known_refs(self, provider: str, *, since: str) -> set[str]:
+        """Provider references (jobs, batches) of attempts written at or after `since`: a webhook
+        naming one of them belongs to an attempt we already know."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT provider_refs FROM submissions WHERE provider = ? AND created_at >= ? "
+                "AND provider_refs IS NOT NULL",
+                (provider, since),
+            ).fetchall()
+        return {ref for (refs,) in rows for ref in json.loads(refs)}
+
     def deliveries(self, provider: str, *, since: str) -> list[object]:
         """Webhook bodies of `provider` received at or after `since` (ISO time), oldest first."""
         with self._lock:

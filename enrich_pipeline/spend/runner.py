@@ -225,8 +225,9 @@ def run_provider(
 
 def _adopt_delivered(run: ProviderRun, client: EnrichmentClient, ledger: Ledger) -> None:
     """Unknown submits whose jobs announced themselves by webhook (lemlist echoes the metadata we
-    sent, our person_key, with the enrichment id): adopt those jobs instead of paying again. The
-    adopted people are then polled like any accepted submit."""
+    sent, our person_key, with the enrichment id; enrich.so's callbacks name the batch and its
+    items): adopt those jobs instead of paying again. The adopted people are then polled like any
+    accepted submit."""
     adopt = getattr(client, "adopt", None)
     unknown, since = ledger.unknown_attempts(run.provider, run.day)
     if adopt is None or not unknown or since is None:
@@ -234,7 +235,10 @@ def _adopt_delivered(run: ProviderRun, client: EnrichmentClient, ledger: Ledger)
     deliveries = ledger.deliveries(run.provider, since=since)
     if not deliveries:
         return
-    submissions: list[Submission] = adopt([i.request for i in unknown], deliveries)
+    known = ledger.known_refs(run.provider, since=since)
+    submissions: list[Submission] = adopt(
+        [i.request for i in unknown], deliveries, known_refs=known
+    )
     adopted = {s.person_key for s in submissions if s.provider_ref}
     taken = ledger.take_back(i for i in unknown if i.request.person_key in adopted)
     ledger.record_submitted(taken, [s for s in submissions if s.provider_ref])

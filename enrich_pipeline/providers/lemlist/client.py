@@ -17,7 +17,7 @@ What a request carries is planned in `plan`; what an answer says is read by `rec
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Self
 from urllib.parse import quote
@@ -152,7 +152,11 @@ class LemlistClient:
         return [s for s in slots if s is not None]
 
     def adopt(
-        self, requests: Sequence[EnrichmentRequest], deliveries: Sequence[Any]
+        self,
+        requests: Sequence[EnrichmentRequest],
+        deliveries: Sequence[Any],
+        *,
+        known_refs: Collection[str] = (),
     ) -> list[Submission]:
         """Submissions for `requests` whose submit answer was lost but whose enrichment a webhook
         delivery names: enrichmentDone/enrichmentError items carry the enrichment id and echo the
@@ -167,7 +171,12 @@ class LemlistClient:
                 element = _dict(element)
                 item = by_key.get(_str(element.get("metadata")) or "")
                 enrichment_id = _str(element.get("id"))
-                if item is not None and enrichment_id and item.request.person_key not in adopted:
+                if (
+                    item is not None
+                    and enrichment_id
+                    and enrichment_id not in known_refs
+                    and item.request.person_key not in adopted
+                ):
                     answer = {"id": enrichment_id, "metadata": element.get("metadata")}
                     adopted[item.request.person_key] = item.submission(answer)
         return list(adopted.values())
