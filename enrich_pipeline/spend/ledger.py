@@ -309,9 +309,17 @@ class Ledger(Claims, ErasureRecords):
         """Paid answers the client could not match to any person we sent (e.g. an enrich.so
         reverse-lookup row whose email is not echoed): kept under their own key, never dropped."""
         for result in results:
-            key = result.person_key or f"unattributed:{result.provider_ref or 'unknown'}"
-            request = EnrichmentRequest(person_key=key, fields=frozenset())
-            [intent] = self.record_intents(provider, day, [request])
+            ref = result.provider_ref or "unknown"
+            key = result.person_key or f"unattributed:{ref}"
+            claimed = self.record_intents(
+                provider, day, [EnrichmentRequest(person_key=key, fields=frozenset())]
+            )
+            if not claimed:  # the person has an attempt of their own in flight or unknown
+                key = f"unattributed:{key}:{ref}"
+                claimed = self.record_intents(
+                    provider, day, [EnrichmentRequest(person_key=key, fields=frozenset())]
+                )
+            [intent] = claimed
             with self._tx() as db:
                 db.execute(
                     "UPDATE submissions SET state = 'submitted', error = ? WHERE id = ?",

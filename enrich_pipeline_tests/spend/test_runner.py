@@ -12,6 +12,7 @@ from enrich_pipeline.model import (
     EnrichmentRequest,
     EnrichmentResult,
     Outcome,
+    RecordStatus,
     Submission,
     WantedField,
 )
@@ -164,3 +165,28 @@ def test_a_stuck_job_stays_pending_and_is_polled_again_next_run(
     assert run.count(Outcome.PENDING) == 3 and run.count(Outcome.NOT_FOUND) == 0
     again = run_provider("lemlist", lemlist, ledger, DAY, requests, short)
     assert again.resumed == 3 and again.new_submissions == 0 and _bulk_calls(sandbox) == 1
+
+
+def test_a_stray_answer_about_a_person_with_an_unknown_attempt_is_kept_beside_it(
+    tmp_path: Path,
+) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    try:
+        request = EnrichmentRequest(person_key="li:/in/someone", fields=frozenset())
+        [intent] = ledger.record_intents("enrichso", "2026-11-03", [request])
+        ledger.mark([intent], "unknown", "cut off")
+        stray = EnrichmentResult(
+            person_key="li:/in/someone",
+            provider="enrichso",
+            provider_ref="finder:abc",
+            record_status=RecordStatus.FOUND,
+            email="someone@example.test",
+            cost_credits=10,
+        )
+        ledger.record_unattributed("enrichso", "2026-11-03", [stray])  # paid: never dropped
+        assert ledger.credits_spent() == 10
+        assert ledger.people_in_state("enrichso", "2026-11-03", "unknown") == {
+            "li:/in/someone": "cut off"
+        }
+    finally:
+        ledger.close()
