@@ -376,31 +376,32 @@ def _cli(env: dict[str, str]) -> subprocess.Popen[str]:
 
 @pytest.mark.faults
 @pytest.mark.parametrize("signo", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("provider", list(SUBMIT_ROUTE))
 def test_one_ctrl_c_or_sigterm_during_a_submit_records_it_and_stops_the_run(
-    sandbox: SandboxServer, tmp_path: Path, signo: signal.Signals
+    sandbox: SandboxServer, tmp_path: Path, provider: str, signo: signal.Signals
 ) -> None:
     env = _cli_env(tmp_path, sandbox)
     Pipeline(tmp_path).write_day(sandbox.state.world, DAY, PEOPLE, seed=31)
-    # lemlist's submit is held 3 s before it is processed: the Ctrl-C lands while it is in flight
-    _fault(sandbox, "lemlist", "slow", delay_s=3, count=1)
+    # The provider's submit is held 3 s before it is processed: the signal lands while in flight
+    _fault(sandbox, provider, "slow", delay_s=3, count=1)
     process = _cli(env)
     _wait_for(
-        "lemlist's submit to be in flight",
-        lambda: _ledger_states(tmp_path / "state", "lemlist").get("intent", 0) > 0,
+        f"{provider}'s submit to be in flight",
+        lambda: _ledger_states(tmp_path / "state", provider).get("intent", 0) > 0,
     )
     process.send_signal(signo)  # once
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output
     assert "interrupted during" in output
-    states = _ledger_states(tmp_path / "state", "lemlist")
+    states = _ledger_states(tmp_path / "state", provider)
     assert "intent" not in states and "unknown" not in states  # the submit finished recording
     assert states.get("submitted", 0) + states.get("completed", 0) > 0
-    sent = people_submitted(sandbox.counters(), "lemlist")
+    sent = people_submitted(sandbox.counters(), provider)
 
     rerun = _cli(env)
     output, _ = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, output
-    assert people_submitted(sandbox.counters(), "lemlist") == sent  # polled, not resubmitted
+    assert people_submitted(sandbox.counters(), provider) == sent  # polled, not resubmitted
     with Pipeline(tmp_path).ledger() as ledger:
         assert ledger.credits_spent() == sum(sandbox.counters()["credits_net"].values())
 
