@@ -24,8 +24,8 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Self
 
 import httpx
 
@@ -352,3 +352,32 @@ class Transport:
         """Exponential backoff with full jitter."""
         ceiling = min(self.retry.max_delay_s, self.retry.base_delay_s * 2 ** (attempt - 1))
         return self._rng.uniform(0, ceiling)
+
+
+def scaled_limits(
+    limits: Mapping[str, list[RateLimit]], speed: float
+) -> dict[str, list[RateLimit]]:
+    """Rate limits with every window scaled, for a sandbox running at `speed`."""
+    return {
+        bucket: [replace(r, window_s=r.window_s * speed) for r in rules]
+        for bucket, rules in limits.items()
+    }
+
+
+class TransportClient:
+    """What every provider client is around its Transport: a context manager that closes it, and a
+    repr that shows the provider and URL, never a credential."""
+
+    transport: Transport
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.transport!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.transport.close()

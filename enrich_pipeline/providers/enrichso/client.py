@@ -83,7 +83,12 @@ from enrich_pipeline.providers.errors import (
 )
 from enrich_pipeline.providers.pacing import RateLimit
 from enrich_pipeline.providers.polling import ProgressCallback, poll_until_done
-from enrich_pipeline.providers.transport import RetryPolicy, SecretAuth, Transport
+from enrich_pipeline.providers.transport import (
+    RetryPolicy,
+    SecretAuth,
+    Transport,
+    TransportClient,
+)
 
 __all__ = ["EnrichsoClient", "flatten"]
 
@@ -98,7 +103,7 @@ MAX_REFUSED_PER_CHUNK = 25  # 400s naming one bad item: drop it and resubmit, at
 # -------------------------------------------------------------------------------------- client
 
 
-class EnrichsoClient:
+class EnrichsoClient(TransportClient):
     def __init__(
         self,
         transport: Transport,
@@ -145,15 +150,6 @@ class EnrichsoClient:
             error_parser=parse_enrichso_error,
         )
         return cls(transport, speed=speed, batch_max=batch_max)
-
-    def close(self) -> None:
-        self.transport.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------------------- submit
 

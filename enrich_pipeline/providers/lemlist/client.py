@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import quote
 
@@ -52,14 +52,20 @@ from enrich_pipeline.providers.lemlist.records import pending_result, poll_resul
 from enrich_pipeline.providers.lemlist.values import _dict, _is_int, _str
 from enrich_pipeline.providers.pacing import RateLimit
 from enrich_pipeline.providers.polling import ProgressCallback, poll_until_done
-from enrich_pipeline.providers.transport import RetryPolicy, SecretAuth, Transport
+from enrich_pipeline.providers.transport import (
+    RetryPolicy,
+    SecretAuth,
+    Transport,
+    TransportClient,
+    scaled_limits,
+)
 
 # providers.md 4.6 recommends >= 1 s between polls of one enrichment (3-5 s as a budget).
 DEFAULT_POLL_INTERVAL_S = 3.0
 DEFAULT_POLL_TIMEOUT_S = 900.0
 
 
-class LemlistClient:
+class LemlistClient(TransportClient):
     """Submits, polls and reads lemlist enrichments. Build with `create(api_key)`."""
 
     def __init__(self, transport: Transport, *, speed: float = 1.0) -> None:
@@ -94,27 +100,12 @@ class LemlistClient:
             base_url=base_url,
             auth=SecretAuth(apply),
             credential_id=api_key,
-            rate_limits={
-                bucket: [replace(r, window_s=r.window_s * speed) for r in rules]
-                for bucket, rules in limits.items()
-            },
+            rate_limits=scaled_limits(limits, speed),
             retry=retry if retry is not None else RetryPolicy.for_speed(speed),
             timeout_s=timeout_s,
             error_parser=parse_lemlist_error,
         )
         return cls(transport, speed=speed)
-
-    def __repr__(self) -> str:
-        return f"LemlistClient({self.transport!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.transport.close()
 
     # ------------------------------------------------------------------------------ submit
 

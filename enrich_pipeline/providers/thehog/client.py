@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any, Self
 
 import httpx
@@ -51,7 +50,13 @@ from enrich_pipeline.providers.thehog.payloads import _operation_records, _submi
 from enrich_pipeline.providers.thehog.plan import _plan, _Planned, idempotency_key
 from enrich_pipeline.providers.thehog.records import _failed, pending_result, refused_result
 from enrich_pipeline.providers.thehog.values import _str
-from enrich_pipeline.providers.transport import RetryPolicy, SecretAuth, Transport
+from enrich_pipeline.providers.transport import (
+    RetryPolicy,
+    SecretAuth,
+    Transport,
+    TransportClient,
+    scaled_limits,
+)
 
 log = logging.getLogger("enrich_pipeline.providers")
 
@@ -61,7 +66,7 @@ DEFAULT_POLL_INTERVAL_S = 3.0
 DEFAULT_POLL_TIMEOUT_S = 900.0
 
 
-class ThehogClient:
+class ThehogClient(TransportClient):
     """Submits, polls and reads The Hog enrichments. Build with `create(access_key, secret_key)`."""
 
     def __init__(self, transport: Transport, *, speed: float = 1.0) -> None:
@@ -101,27 +106,12 @@ class ThehogClient:
             base_url=base_url,
             auth=SecretAuth(apply),
             credential_id=f"{access_key}:{secret_key}",  # limits are per organization and user
-            rate_limits={
-                bucket: [replace(r, window_s=r.window_s * speed) for r in rules]
-                for bucket, rules in limits.items()
-            },
+            rate_limits=scaled_limits(limits, speed),
             retry=retry if retry is not None else RetryPolicy.for_speed(speed),
             timeout_s=timeout_s,
             error_parser=parse_hog_error,
         )
         return cls(transport, speed=speed)
-
-    def __repr__(self) -> str:
-        return f"ThehogClient({self.transport!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.transport.close()
 
     def credits_remaining(self) -> int | None:
         """None: The Hog documents no balance endpoint for this API."""
