@@ -6,8 +6,9 @@ it. So a run killed at any instant can be resumed: open jobs are polled again in
 resubmitted, a submit whose outcome is unknown is reconciled instead of repeated, and nothing paid
 for is lost. The interface is small on purpose so that Postgres can hold it when runs spread over
 many machines. It is one unit (one connection, one set of tables), longer than most modules here;
-who holds which attempt (owners, orphans, unknown calls) lives in ledger_claims.py and what
-erasure needs of it in ledger_erasure.py, both mixins sharing its connection.
+who holds which attempt (owners, orphans, unknown calls) lives in ledger_claims.py, webhook
+deliveries in ledger_deliveries.py and what erasure needs in ledger_erasure.py: mixins sharing
+its connection.
 
 States of a submission row (one row per person and provider attempt):
   intent     written before the HTTP call, by the process named in `owner`
@@ -46,6 +47,7 @@ from enrich_pipeline.model import (
     WantedField,
 )
 from enrich_pipeline.spend.ledger_claims import Claims, Intent, process_id
+from enrich_pipeline.spend.ledger_deliveries import Deliveries
 from enrich_pipeline.spend.ledger_erasure import ErasureRecords
 
 SCHEMA = """
@@ -144,7 +146,7 @@ class StoredResult:
     result: EnrichmentResult
 
 
-class Ledger(Claims, ErasureRecords):
+class Ledger(Claims, Deliveries, ErasureRecords):
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -363,37 +365,6 @@ class Ledger(Claims, ErasureRecords):
                 "AND day = ? AND person_key = ? AND state = 'completed'",
                 [(reason, *row) for row in rows],
             )
-
-    def record_delivery(self, provider: str, body: object) -> int:
-        """A webhook delivery, stored as received before the receiver answers 2xx."""
-        with self._tx() as db:
-            cursor = db.execute(
-                "INSERT INTO webhook_deliveries (provider, received_at, body_json) "
-                "VALUES (?, ?, ?)",
-                (provider, _now(), json.dumps(body, ensure_ascii=False)),
-            )
-        return int(cursor.lastrowid or 0)
-
-    def known_refs(self, provider: str, *, since: str) -> set[str]:
-        """Provider references (jobs, batches) of attempts written at or after `since`: a webhook
-        naming one of them belongs to an attempt we already know."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT provider_refs FROM submissions WHERE provider = ? AND created_at >= ? "
-                "AND provider_refs IS NOT NULL",
-                (provider, since),
-            ).fetchall()
-        return {ref for (refs,) in rows for ref in json.loads(refs)}
-
-    def deliveries(self, provider: str, *, since: str) -> list[object]:
-        """Webhook bodies of `provider` received at or after `since` (ISO time), oldest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT body_json FROM webhook_deliveries WHERE provider = ? AND received_at >= ? "
-                "ORDER BY id",
-                (provider, since),
-            ).fetchall()
-        return [json.loads(body) for (body,) in rows]
 
     def people_in_state(self, provider: str, day: str, state: str) -> dict[str, str]:
         """person_key -> recorded reason, for this provider's attempts of `day` in `state`

@@ -206,3 +206,14 @@ class Claims:
             UnsettledAttempt(p, d, person, state, error, tuple(json.loads(refs)), created)
             for p, d, person, state, error, refs, created in rows
         ]
+
+    def known_refs(self, provider: str, *, since: str) -> set[str]:
+        """Provider references (jobs, batches) of attempts written at or after `since`: a webhook
+        naming one of them belongs to an attempt we already know."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT provider_refs FROM submissions WHERE provider = ? AND created_at >= ? "
+                "AND provider_refs IS NOT NULL",
+                (provider, since),
+            ).fetchall()
+        return {ref for (refs,) in rows for ref in json.loads(refs)}

@@ -33,6 +33,7 @@ from enrich_pipeline.model import (
     RecordStatus,
     Submission,
 )
+from enrich_pipeline.providers.enrichso.adoption import lost_batches, plan_items, products_needed
 from enrich_pipeline.providers.enrichso.api import (
     BATCH_MAX,
     DEFAULT_BASE_URL,
@@ -68,11 +69,8 @@ from enrich_pipeline.providers.enrichso.items import (
 from enrich_pipeline.providers.enrichso.parse import (
     PRODUCTS,
     PROVIDER,
-    email_key,
-    linkedin_key,
     text,
 )
-from enrich_pipeline.providers.enrichso.webhooks import COMPLETION_EVENTS, ITEM_EVENTS
 from enrich_pipeline.providers.errors import (
     BadRequestError,
     MalformedResponseError,
@@ -162,7 +160,7 @@ class EnrichsoClient(TransportClient):
 
         A 402 / outcome-unknown / auth failure part-way raises, with the submissions accepted so
         far on the exception as `accepted_submissions` (live batches: record them first)."""
-        out, items = _plan_items(requests)
+        out, items = plan_items(requests)
         try:
             for product in PRODUCTS:
                 for chunk in _chunks(list(items[product].values()), self.batch_max[product]):
@@ -188,42 +186,18 @@ class EnrichsoClient(TransportClient):
         exactly the planned items. Nothing is sent; the batch is then collected (and settled)
         like any other. ASSUMPTION: the callbacks' shapes as documented; a webhook that names no
         job proves nothing, and those people stay unknown."""
-        _, items = _plan_items(requests)
-        jobs: dict[tuple[str, str], tuple[set[str], int | None]] = {}
-        for body in deliveries:
-            body = body if isinstance(body, dict) else {}
-            data = body.get("data") if isinstance(body.get("data"), dict) else {}
-            event = str(body.get("event"))
-            product = ITEM_EVENTS.get(event) or COMPLETION_EVENTS.get(event)
-            job_id = text(data.get("job_id"))
-            if product is None or job_id is None or f"{product}:{job_id}" in known_refs:
-                continue
-            ids, total = jobs.get((product, job_id), (set(), None))
-            if event in ITEM_EVENTS and (result_id := text(data.get("result_id"))):
-                ids.add(_result_key(product, result_id))
-            if isinstance(data.get("total_items"), int):
-                total = data["total_items"]
-            jobs[(product, job_id)] = (ids, total)
+        _, items = plan_items(requests)
+        batches = lost_batches(items, deliveries, known_refs)
         found: list[Submission] = []
-        adopted: set[str] = set()
-        for (product, job_id), (ids, total) in jobs.items():
+        for product, job_id in batches.items():
             planned = list(items[product].values())
-            keys = {item.key for item in planned}
-            by_items = product != "finder" and ids and ids <= keys
-            by_tally = product == "finder" and total == len(planned) > 0
-            if product not in adopted and (by_items or by_tally):
-                answer = {"data": {"batchId": job_id, "itemCount": len(planned)}}
-                found += self._accepted(product, planned, answer)
-                adopted.add(product)
+            answer = {"data": {"batchId": job_id, "itemCount": len(planned)}}
+            found += self._accepted(product, planned, answer)
         # A person is adopted only when every batch their attempt needed is found: one whose other
         # product was never submitted (the run died first) stays unknown, and the adopted batch's
         # answer about them is kept by the runner as unattributed, not lost.
-        needs: dict[str, set[str]] = {}
-        for product, planned in items.items():
-            for item in planned.values():
-                for request in item.requests:
-                    needs.setdefault(request.person_key, set()).add(product)
-        return [s for s in found if needs[s.person_key] <= adopted]
+        needs = products_needed(items)
+        return [s for s in found if needs[s.person_key] <= batches.keys()]
 
     def _submit_chunk(
         self, product: str, chunk: list[_Item], webhook_url: str | None
@@ -524,31 +498,6 @@ def _keyed(record: EnrichmentResult, **identity: Any) -> EnrichmentResult:
     if record.person_key is not None:
         return record
     return record.model_copy(update={"person_key": person_key(**identity)})
-
-
-def _plan_items(
-    requests: Sequence[EnrichmentRequest],
-) -> tuple[list[Submission], dict[str, dict[str, _Item]]]:
-    """Refusals (inputs a product cannot use) and, per product, the deduplicated batch items the
-    requests make. The same requests always make the same items (submit and adopt agree)."""
-    refused: list[Submission] = []
-    items: dict[str, dict[str, _Item]] = {p: {} for p in PRODUCTS}
-    for request in requests:
-        for product in _products(request):
-            plan = plan_item(product, request)
-            if isinstance(plan, str):
-                refused.append(Submission.refused(request, PROVIDER, plan))
-                continue
-            key, payload = plan
-            items[product].setdefault(key, _Item(product, key, payload)).requests.append(request)
-    return refused, items
-
-
-def _result_key(product: str, result_id: str) -> str:
-    """The item key a callback's result_id names: the email, or the profile URL (phones)."""
-    if product == "phones" and "linkedin" in result_id.lower():
-        return linkedin_key(result_id) or result_id
-    return email_key(result_id) or result_id
 
 
 def refused_record(submission: Submission) -> EnrichmentResult:
