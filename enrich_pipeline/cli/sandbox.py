@@ -48,6 +48,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--speed", type=float, help="multiplies every delay and rate window (default 1)")
     p.add_argument("--enrichso-plan", choices=["free", "growth", "scale", "pro", "enterprise"])
     p.add_argument(
+        "--shape",
+        choices=["rich", "documented"],
+        help="rich (default): answers fill what providers.md leaves open with our guesses; "
+        "documented: only what providers.md marks DOC",
+    )
+    p.add_argument(
         "--fault",
         type=_fault,
         action="append",
@@ -78,6 +84,7 @@ def _config(args: argparse.Namespace) -> SandboxConfig:
         companies=args.companies,
         speed=args.speed,
         enrichso_plan=args.enrichso_plan,
+        shape=args.shape,
     )
 
 

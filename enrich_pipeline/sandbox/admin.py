@@ -91,6 +91,7 @@ class ConfigUpdate(BaseModel):
     enrichso_plan: str | None = None
     lemlist_out_of_credits: str | None = None
     enrichso_shape: str | None = None
+    shape: str | None = None
 
 
 async def config(request: Request) -> Response:

@@ -41,6 +41,11 @@ class SandboxConfig(BaseModel):
     lemlist_out_of_credits: Literal["error", "not_found"] = "error"
     # enrich.so documents two response shapes (providers.md 2.4 / 2.7); "legacy" emits the quick-reference one.
     enrichso_shape: Literal["endpoint", "legacy"] = "endpoint"
+    # "rich": today's answers, which fill what providers.md leaves open (ASSUMPTION / UNKNOWN) with
+    # the guesses the clients were written for. "documented": every answer carries only what
+    # providers.md marks DOC, in the documented shape (e.g. a lemlist poll's email without a
+    # status), so the clients are tested against what a live API is known to send, not our guesses.
+    shape: Literal["rich", "documented"] = "rich"
 
     lemlist_delays: JobDelays = JobDelays(queued_s=0.5, processing_s=3.0)
     enrichso_delays: JobDelays = JobDelays(queued_s=1.0, processing_s=5.0)
