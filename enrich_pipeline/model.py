@@ -51,7 +51,10 @@ _EMAIL_RANK = {
 
 class CostBasis(StrEnum):
     REPORTED = "reported"  # read from the provider's response
-    TABLE = "table"  # computed from the documented price table
+    TABLE = "table"  # computed from the provider's documented price table
+    # computed from a price table the provider does NOT publish (The Hog, providers.md 3.5/4.5):
+    # our guess, shown apart from reported and table costs; budgets count it at worst case
+    ESTIMATED = "estimated"
     UNKNOWN = "unknown"
 
 

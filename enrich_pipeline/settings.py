@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
 
+from enrich_pipeline.mode import Mode, resolve_mode
 from enrich_pipeline.model import PROVIDERS, WantedField
 from enrich_pipeline.spend.budgets import Budget
 
@@ -22,9 +23,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # prospects (benchmarks/waterfall_vs_fanout.py) this order spends 0.33 of a fan-out's credits for the
 # same find-rates, where lemlist -> enrichso -> thehog spends 0.90.
 DEFAULT_PROVIDER_ORDER: tuple[str, ...] = ("lemlist", "thehog", "enrichso")
+ENRICHSO_PLANS = ("free", "growth", "scale", "pro", "enterprise")
+
+
+def default_dirs(mode: Mode) -> dict[str, Path]:
+    """Warehouse and state folders per mode: a live run never opens what a sandbox run made.
+    Sandbox keeps the short paths `make run` prints; live gets its own tree under data/live/."""
+    base = PROJECT_ROOT / "data" / ("live" if mode is Mode.LIVE else "")
+    return {"warehouse_dir": base / "warehouse", "state_dir": base / "state"}
 
 
 class Settings(BaseModel):
+    mode: Mode = Mode.SANDBOX  # ENRICH_MODE; see mode.py
     raw_dir: Path = PROJECT_ROOT / "data" / "raw" / "prospects"
     warehouse_dir: Path = PROJECT_ROOT / "data" / "warehouse"
     state_dir: Path = PROJECT_ROOT / "data" / "state"
@@ -48,6 +58,9 @@ class Settings(BaseModel):
     # Public base URL of the webhook receiver (`enrich-pipeline webhooks`); providers POST to
     # <url>/<provider>. None: no webhooks.
     webhook_url: str | None = None
+    # The enrich.so plan of the live key (its rate limits, providers.md 2.1): a free-plan key paced
+    # as growth would meet 429s.
+    enrichso_plan: str = "growth"
 
     @field_validator("provider_order")
     @classmethod
@@ -59,6 +72,15 @@ class Settings(BaseModel):
                 f"got {', '.join(order) or 'nothing'}"
             )
         return order
+
+    @field_validator("enrichso_plan")
+    @classmethod
+    def _known_plan(cls, plan: str) -> str:
+        if plan not in ENRICHSO_PLANS:
+            raise ValueError(
+                f"ENRICHSO_PLAN must be one of {', '.join(ENRICHSO_PLANS)}; got {plan}"
+            )
+        return plan
 
     @property
     def ttl(self) -> timedelta:
@@ -80,11 +102,18 @@ class Settings(BaseModel):
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
+        order = DEFAULT_PROVIDER_ORDER
+        if raw := env.get("ENRICH_PROVIDER_ORDER"):
+            order = tuple(p.strip() for p in raw.split(",") if p.strip())
+            values["provider_order"] = order
+        mode = resolve_mode(order, env)
+        values["mode"] = mode
+        values.update(default_dirs(mode))
         for name in ("raw_dir", "warehouse_dir", "state_dir"):
             if raw := env.get(f"ENRICH_{name.upper()}"):
                 values[name] = Path(raw)
-        if raw := env.get("ENRICH_PROVIDER_ORDER"):
-            values["provider_order"] = tuple(p.strip() for p in raw.split(",") if p.strip())
+        if raw := env.get("ENRICHSO_PLAN"):
+            values["enrichso_plan"] = raw.strip().lower()
         if raw := env.get("ENRICH_FIELDS"):
             try:
                 values["wanted_fields"] = frozenset(

@@ -15,12 +15,14 @@ from enrich_pipeline.defs.resources import (
     ThehogResource,
     provider_resources,
 )
+from enrich_pipeline.mode import Mode, ModeError
 from enrich_pipeline.model import EnrichmentRequest, RecordStatus, WantedField
 from enrich_pipeline.providers.errors import AuthenticationError, ProviderError
 from enrich_pipeline.providers.lemlist import DEFAULT_BASE_URL as LEMLIST_REAL_URL
 from enrich_pipeline.sandbox.config import SandboxConfig
 from enrich_pipeline.sandbox.endpoint import forget_sandbox_endpoint
 from enrich_pipeline.sandbox.server import SandboxServer
+from enrich_pipeline.settings import Settings
 
 # Planted credentials: distinctive strings to search every output for.
 PLANTED = {
@@ -107,7 +109,10 @@ def test_a_key_in_the_environment_switches_to_real_key_mode(
 ) -> None:
     for name, value in PLANTED.items():
         monkeypatch.setenv(name, value)
-    resources = provider_resources()
+    config = Settings.from_env()
+    assert config.mode is Mode.LIVE  # keys set, ENRICH_MODE unset: live
+    assert config.state_dir.parts[-3:] == ("data", "live", "state")  # never the sandbox's folder
+    resources = provider_resources(config)
     assert isinstance(resources["lemlist"].api_key, dg.EnvVar)  # type: ignore[attr-defined]
     lemlist = resources["lemlist"].process_config_and_initialize()
     assert not lemlist.uses_sandbox
@@ -115,6 +120,54 @@ def test_a_key_in_the_environment_switches_to_real_key_mode(
     assert client.transport.base_url.rstrip("/") == LEMLIST_REAL_URL.rstrip("/")
     client.close()
     assert all(not r.process_config_and_initialize().uses_sandbox for r in resources.values())
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        # a half-set pair is refused in every mode: it used to write synthetic contacts silently
+        ({"THEHOG_ACCESS_KEY": "ak_x"}, "THEHOG_ACCESS_KEY is set but THEHOG_SECRET_KEY is not"),
+        (
+            {"THEHOG_SECRET_KEY": "sk_x", "ENRICH_MODE": "sandbox"},
+            "THEHOG_SECRET_KEY is set but THEHOG_ACCESS_KEY is not",
+        ),
+        # live: every provider of the waterfall needs its key, named
+        ({"LEMLIST_API_KEY": "k"}, "thehog needs THEHOG_ACCESS_KEY and THEHOG_SECRET_KEY"),
+        ({"ENRICH_MODE": "live", "ENRICH_PROVIDER_ORDER": "enrichso"}, "needs ENRICHSO_API_KEY"),
+        ({"ENRICH_MODE": "staging"}, "choose sandbox or live"),
+    ],
+)
+def test_an_unsafe_key_setup_is_refused_naming_the_variable(env: dict[str, str], says: str) -> None:
+    with pytest.raises(ModeError, match=says):
+        Settings.from_env(env)
+
+
+def test_sandbox_mode_ignores_keys_and_live_mode_needs_them() -> None:
+    keys = {"LEMLIST_API_KEY": "k", "ENRICH_PROVIDER_ORDER": "lemlist"}
+    assert Settings.from_env({**keys, "ENRICH_MODE": "sandbox"}).mode is Mode.SANDBOX
+    assert Settings.from_env(keys).mode is Mode.LIVE
+    assert Settings.from_env({}).mode is Mode.SANDBOX
+    assert LemlistResource(api_key="k", mode="sandbox").uses_sandbox
+    with pytest.raises(ModeError, match="live mode needs LEMLIST_API_KEY"):
+        LemlistResource(mode="live").get_client()
+    with pytest.raises(ModeError, match="must be set together"):
+        ThehogResource(access_key="ak_only", mode="live").get_client()
+
+
+def test_live_base_urls_and_the_enrichso_plan_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {**PLANTED, "ENRICHSO_PLAN": "free"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LEMLIST_BASE_URL", "https://proxy.example.test/lemlist/api")
+    config = Settings.from_env()
+    resources = provider_resources(config)
+    lemlist = resources["lemlist"].process_config_and_initialize().get_client()
+    assert lemlist.transport.base_url == "https://proxy.example.test/lemlist/api"
+    lemlist.close()
+    assert resources["enrichso"].plan == "free"  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="ENRICHSO_PLAN must be one of"):
+        Settings.from_env({"ENRICHSO_PLAN": "platinum"})
 
 
 def test_an_unresolved_envvar_is_refused_not_sent_as_a_key() -> None:

@@ -150,13 +150,14 @@ def test_poll_in_progress_is_pending_with_its_ref() -> None:
     assert record.raw == POLL_IN_PROGRESS
 
 
-def test_poll_done_example_is_found_with_status_unknown_and_no_charge_seen() -> None:
+def test_poll_done_example_is_found_unverified_and_charged() -> None:
     (record,) = flatten(POLL_DONE)
     assert record.record_status is RecordStatus.FOUND
     assert record.email == "lina.okafor@northwind-labs.io"
-    # The documented example carries no status: unknown (4.3), so the 5 credits are not counted.
+    # The documented example carries no status: unverified (4.3 unknown), but it was found, so
+    # the table's 5 credits are counted (a budget must not under-count what lemlist charged).
     assert record.email_status is EmailStatus.UNKNOWN
-    assert (record.cost_credits, record.cost_basis) == (0, CostBasis.TABLE)
+    assert (record.cost_credits, record.cost_basis) == (5, CostBasis.TABLE)
     assert (record.person_key, record.provider_ref) == (LINA_KEY, "enr_Q3vT8kLmN2pXw7RzA")
     assert record.raw == POLL_DONE
 
@@ -330,8 +331,10 @@ def test_both_naming_schemes_read_the_same(data: dict[str, Any]) -> None:
         ("undeliverable", EmailStatus.UNDELIVERABLE, 0),
         ("unknown", EmailStatus.UNKNOWN, 0),
         ("Deliverable", EmailStatus.DELIVERABLE, 5),
-        ("catch-all", EmailStatus.UNKNOWN, 0),  # unrecognised -> unknown (4.3)
-        (None, EmailStatus.UNKNOWN, 0),
+        # unrecognised -> unknown (4.3), but charged: it may be a synonym of risky
+        ("catch-all", EmailStatus.UNKNOWN, 5),
+        # no status at all (the documented poll shape, 1.6): unverified, yet found and charged
+        (None, EmailStatus.UNKNOWN, 5),
     ],
 )
 def test_email_status_and_the_find_email_price(

@@ -121,7 +121,7 @@ def test_sync_example_without_requests() -> None:
     assert record.person_key == "em:lina.okafor@northwind-labs.io"
     assert record.provider_ref is None
     # no meta.cost in this example: priced from the table (email 1 + phone 5, pricing.PRICES)
-    assert (record.cost_credits, record.cost_basis) == (6, CostBasis.TABLE)
+    assert (record.cost_credits, record.cost_basis) == (6, CostBasis.ESTIMATED)
     assert record.raw == EXAMPLE_SYNC_200
 
 
@@ -370,7 +370,7 @@ def test_legacy_inline_200_body() -> None:
     assert lina.email == "lina.okafor@northwind-labs.io"
     assert lina.phones == (Phone(number="+14155550142", type=None),)
     # The call's cost covers two people, not one person's: this person is priced from the table.
-    assert (lina.cost_credits, lina.cost_basis) == (6, CostBasis.TABLE)
+    assert (lina.cost_credits, lina.cost_basis) == (6, CostBasis.ESTIMATED)
     assert lina.raw["meta"]["cost"] == {"estimated": 16, "actual": 7}
     assert missing.record_status is RecordStatus.NOT_FOUND  # "Could not resolve this identity"
     assert missing.request_correlation == '{"id":"p_404"}'

@@ -22,7 +22,7 @@ DATA_KEYS: dict[str, tuple[str, ...]] = {
     "verify": ("verify", "verifyEmail", "verify_email"),
 }
 _KNOWN_DATA_KEYS = frozenset(k for keys in DATA_KEYS.values() for k in keys)
-_CHARGED_EMAIL_STATUSES = frozenset({EmailStatus.DELIVERABLE, EmailStatus.RISKY})
+_UNCHARGED_EMAIL_VERDICTS = frozenset({EmailStatus.UNDELIVERABLE.value, EmailStatus.UNKNOWN.value})
 
 
 @dataclass
@@ -107,9 +107,15 @@ def _read_email(value: Any, findings: _Findings, failed: bool) -> None:
     findings.email = address
     findings.email_status = email_status(value.get("status"))
     findings.found.append("find_email")
-    # Charged only once lemlist verified it deliverable or risky; a missing status reads as
-    # unknown, so it counts as not charged (the table rule, applied to what we can see).
-    if findings.email_status in _CHARGED_EMAIL_STATUSES:
+    # The price table charges 5 when lemlist found an email and verified it deliverable or risky.
+    # The only documented poll answer (1.6) carries no status at all: an address with no status is
+    # *unverified* (UNKNOWN, for the policy to verify cheaply), but it was found, and lemlist only
+    # returns what it verified, so it is charged. Only an explicit `undeliverable` or `unknown`
+    # verdict (webhook shape, 1.7) reads as uncharged; an unrecognised word (e.g. "catch-all", a
+    # risky synonym) is charged: a budget must never under-count.
+    said = value.get("status")
+    uncharged = isinstance(said, str) and said.strip().lower() in _UNCHARGED_EMAIL_VERDICTS
+    if not uncharged:
         findings.cost += PRICE["find_email"]
 
 

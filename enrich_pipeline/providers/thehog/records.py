@@ -121,13 +121,13 @@ def data_record(
         phones=tuple(findings.phones),
         linkedin=findings.linkedin,
         cost_credits=cost if cost is not None else _table_cost(findings),
-        cost_basis=CostBasis.REPORTED if cost is not None else CostBasis.TABLE,
+        cost_basis=CostBasis.REPORTED if cost is not None else CostBasis.ESTIMATED,
     )
 
 
 def _table_cost(findings: _Findings) -> int:
-    """An asynchronous answer reports no cost (3.5): price what came back with the price table
-    (CREDIT_PRICES; The Hog's row is the documented ASSUMPTION, per found field and person)."""
+    """An answer without `meta.cost.actual` (3.5): price what came back with our price table
+    (CREDIT_PRICES, an ASSUMPTION: The Hog publishes no per-field prices), recorded as ESTIMATED."""
     return (
         (CREDIT_PRICES[WantedField.EMAIL] if findings.email else 0)
         + (CREDIT_PRICES[WantedField.PHONE] if findings.phones else 0)
