@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 from enrich_pipeline.cli import forget as forget_cli
@@ -11,6 +12,8 @@ from enrich_pipeline.cli import providers as provider_cli
 from enrich_pipeline.cli import reconcile as reconcile_cli
 from enrich_pipeline.cli import sandbox as sandbox_cli
 from enrich_pipeline.cli import webhooks as webhooks_cli
+from enrich_pipeline.mode import ModeError
+from enrich_pipeline.spend.ledger import LedgerModeError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "reconcile": reconcile_cli.run_reconcile,
         "webhooks": webhooks_cli.run_webhooks,
     }
-    return handlers[args.command](args)
+    try:
+        return handlers[args.command](args)
+    except (ModeError, LedgerModeError) as exc:  # a setup to fix, not a crash: say what to do
+        print(f"enrich-pipeline {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -7,9 +7,12 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from enrich_pipeline.mode import Mode
+from enrich_pipeline.model import CostBasis
 from enrich_pipeline.settings import settings
 from enrich_pipeline.spend.ledger import Ledger
 
@@ -41,13 +44,30 @@ def raw_days(raw_dir: Path) -> list[str]:
     return sorted(day_fingerprints(raw_dir))
 
 
-def _ledger_totals(path: Path) -> tuple[int, int]:
-    """(accepted submissions, credits spent) so far."""
-    ledger = Ledger(path)
+@dataclass(frozen=True)
+class LedgerTotals:
+    submitted: int  # accepted submissions so far
+    credits: int  # reported by the providers or priced from their documented tables
+    estimated: int  # priced from a table the provider does not publish (The Hog)
+
+    def __sub__(self, before: LedgerTotals) -> LedgerTotals:
+        return LedgerTotals(
+            self.submitted - before.submitted,
+            self.credits - before.credits,
+            self.estimated - before.estimated,
+        )
+
+
+def _ledger_totals(path: Path, mode: Mode) -> LedgerTotals:
+    ledger = Ledger(path, mode)
     try:
         counts = ledger.counts()
-        submitted = sum(n for state, n in counts.items() if state in ("submitted", "completed"))
-        return submitted, ledger.credits_spent()
+        by_basis = ledger.credits_by_basis()
+        return LedgerTotals(
+            sum(n for state, n in counts.items() if state in ("submitted", "completed")),
+            by_basis[CostBasis.REPORTED] + by_basis[CostBasis.TABLE] + by_basis[CostBasis.UNKNOWN],
+            by_basis[CostBasis.ESTIMATED],
+        )
     finally:
         ledger.close()
 
@@ -91,7 +111,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     if not days:
         print(f"run: no day folders with prospect files under {config.raw_dir}", file=sys.stderr)
         return 2
-    submitted_before, credits_before = _ledger_totals(config.ledger_path)
+    before = _ledger_totals(config.ledger_path, config.mode)
     instance = (
         dg.DagsterInstance.get()
         if os.environ.get("DAGSTER_HOME")
@@ -120,23 +140,18 @@ def run_pipeline(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-    submitted_after, credits_after = _ledger_totals(config.ledger_path)
-    print(
-        summary_line(
-            Warehouse(config.warehouse_dir),
-            days,
-            credits_after - credits_before,
-            submitted_after - submitted_before,
-        )
-    )
+    spent = _ledger_totals(config.ledger_path, config.mode) - before
+    print(summary_line(Warehouse(config.warehouse_dir), days, spent))
     print(f'\nduckdb {config.warehouse_dir / "enrich.duckdb"} -readonly -c "{EXAMPLE_QUERY}"')
     with connect_readonly(config.warehouse_dir) as db:
         print(db.sql(EXAMPLE_QUERY))
     return 0
 
 
-def summary_line(warehouse: Warehouse, days: list[str], credits: int, submissions: int) -> str:
-    """The one machine-readable line `make run` ends with."""
+def summary_line(warehouse: Warehouse, days: list[str], spent: LedgerTotals) -> str:
+    """The one machine-readable line `make run` ends with. `credits_spent` is what providers
+    reported or their documented prices say; `credits_estimated` is apart: our guess of The Hog's
+    charges (it publishes no prices), never added in as if it were known."""
     prospects = rejects = contacts = 0
     found = {"email": 0, "phone": 0, "linkedin": 0}
     for day in days:
@@ -156,7 +171,8 @@ def summary_line(warehouse: Warehouse, days: list[str], credits: int, submission
     return (
         f"SUMMARY days={len(days)} prospects={prospects} rejects={rejects} contacts={contacts} "
         f"email_found={found['email']} phone_found={found['phone']} "
-        f"linkedin_found={found['linkedin']} credits_spent={credits} new_submissions={submissions}"
+        f"linkedin_found={found['linkedin']} credits_spent={spent.credits} "
+        f"credits_estimated={spent.estimated} new_submissions={spent.submitted}"
     )
 
 
@@ -204,7 +220,7 @@ def run_estimate(args: argparse.Namespace) -> int:
 
     suppressed = SuppressionList.load(config.suppression_file).screen(people)
     people = [p for p in people if p.person_key not in suppressed]  # they are never sent
-    ledger = Ledger(config.ledger_path)
+    ledger = Ledger(config.ledger_path, config.mode)
     try:
         lines = estimate_run(
             people, config.provider_order, config.wanted_fields, ledger, config.ttl

@@ -7,6 +7,7 @@ import dagster as dg
 import pyarrow as pa
 
 from enrich_pipeline.defs.store import DAILY, ONE_DAY_PER_RUN, PipelineStore, markdown_table
+from enrich_pipeline.mode import origin
 from enrich_pipeline.model import Attempt, EnrichmentResult, Outcome, WantedField
 from enrich_pipeline.providers.errors import ProviderError
 from enrich_pipeline.providers.polling import PollProgress
@@ -226,7 +227,10 @@ def build_enrichment_asset(
         skipped = suppressed_attempts(provider, suppressed)
         recorded = replace(run, attempts=[*run.attempts, *skipped])
         store.warehouse().write_partition(
-            attempts_table_name(provider), day, attempts_partition(recorded, day)
+            attempts_table_name(provider),
+            day,
+            attempts_partition(recorded, day),
+            origin=origin(store.mode, client.transport.base_url),  # e.g. live:api.lemlist.com
         )
         metadata = run_metadata(run, len(requests), settings.wanted_fields)
         metadata["suppressed"] = len(suppressed)  # a count only: never who

@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from enrich_pipeline.mode import Mode
 from enrich_pipeline.settings import settings
 from enrich_pipeline.spend.ledger import Ledger
 from enrich_pipeline.warehouse.storage import Warehouse
@@ -28,22 +29,29 @@ class PipelineStore(dg.ConfigurableResource):  # type: ignore[type-arg]
     raw_dir: str = Field(description="Folder of day folders YYYY-MM-DD/ with prospect files.")
     warehouse_dir: str = Field(description="Parquet warehouse and enrich.duckdb.")
     state_dir: str = Field(description="The ledger (SQLite) lives here.")
+    mode: str = Field(
+        default="sandbox",
+        description="sandbox | live (ENRICH_MODE): the ledger and warehouse refuse the other's.",
+    )
 
     @classmethod
     def from_settings(cls) -> PipelineStore:
         s = settings()
         return cls(
-            raw_dir=str(s.raw_dir), warehouse_dir=str(s.warehouse_dir), state_dir=str(s.state_dir)
+            raw_dir=str(s.raw_dir),
+            warehouse_dir=str(s.warehouse_dir),
+            state_dir=str(s.state_dir),
+            mode=s.mode.value,
         )
 
     def day_dir(self, day: str) -> Path:
         return Path(self.raw_dir) / day
 
     def warehouse(self) -> Warehouse:
-        return Warehouse(Path(self.warehouse_dir))
+        return Warehouse(Path(self.warehouse_dir), mode=Mode(self.mode))
 
     def ledger(self) -> Ledger:
-        return Ledger(Path(self.state_dir) / "ledger.sqlite")
+        return Ledger(Path(self.state_dir) / "ledger.sqlite", Mode(self.mode))
 
 
 def markdown_table(rows: list[dict[str, object]], columns: list[str], limit: int = 5) -> str:

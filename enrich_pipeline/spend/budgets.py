@@ -43,17 +43,17 @@ def allowance(
     """Credits this provider may still commit for `day` in this run."""
     limits: list[tuple[int, str]] = []
     if override is not None:
-        spent = ledger.credits_spent(day=day, provider=provider, since=run_started)
+        spent = ledger.credits_committed(day=day, provider=provider, since=run_started)
         limits.append((override - spent, f"run config max_credits={override}"))
     if budget.per_run is not None and run_started is not None:
-        spent = ledger.credits_spent(since=run_started)
+        spent = ledger.credits_committed(since=run_started)
         limits.append((budget.per_run - spent, f"per-run budget {budget.per_run}"))
     if budget.per_day is not None:
-        spent = ledger.credits_spent(day=day)
+        spent = ledger.credits_committed(day=day)
         limits.append((budget.per_day - spent, f"per-day budget {budget.per_day}"))
     if provider in budget.per_provider:
         cap = budget.per_provider[provider]
-        spent = ledger.credits_spent(day=day, provider=provider)
+        spent = ledger.credits_committed(day=day, provider=provider)
         limits.append((cap - spent, f"{provider} budget {cap} per day"))
     if not limits:
         return Allowance(None, "no budget set")

@@ -39,7 +39,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from enrich_pipeline.mode import Mode
 from enrich_pipeline.model import (
+    CostBasis,
     EnrichmentRequest,
     EnrichmentResult,
     RecordStatus,
@@ -49,6 +51,7 @@ from enrich_pipeline.model import (
 from enrich_pipeline.spend.ledger_claims import Claims, Intent, process_id
 from enrich_pipeline.spend.ledger_deliveries import Deliveries
 from enrich_pipeline.spend.ledger_erasure import ErasureRecords
+from enrich_pipeline.spend.pricing import price
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -66,7 +69,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     submitted_at TEXT,
     completed_at TEXT,
     chunk TEXT,
-    owner TEXT
+    owner TEXT,
+    origin TEXT
 );
 CREATE INDEX IF NOT EXISTS submissions_by_provider_day ON submissions (provider, day, state);
 CREATE INDEX IF NOT EXISTS submissions_by_person ON submissions (provider, person_key);
@@ -79,6 +83,7 @@ CREATE TABLE IF NOT EXISTS results (
     fields TEXT NOT NULL,
     record_status TEXT NOT NULL,
     cost_credits INTEGER,
+    budget_credits INTEGER,
     fetched_at TEXT NOT NULL,
     result_json TEXT NOT NULL
 );
@@ -92,6 +97,10 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
     body_json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_provider ON webhook_deliveries (provider, received_at);
+CREATE TABLE IF NOT EXISTS ledger_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS erasures (
     id INTEGER PRIMARY KEY,
     requested_by TEXT NOT NULL,
@@ -106,7 +115,26 @@ ANSWERED = (RecordStatus.FOUND.value, RecordStatus.NOT_FOUND.value)
 MIGRATIONS = (
     ("submissions", "chunk", "ALTER TABLE submissions ADD COLUMN chunk TEXT"),
     ("submissions", "owner", "ALTER TABLE submissions ADD COLUMN owner TEXT"),
+    ("submissions", "origin", "ALTER TABLE submissions ADD COLUMN origin TEXT"),
+    ("results", "budget_credits", "ALTER TABLE results ADD COLUMN budget_credits INTEGER"),
 )
+# What budgets count: reported and table costs as they are, a cost we only guessed (The Hog's
+# `estimated`) or could not know (`unknown`) at the worst case of what was asked.
+GUESSED_COSTS = (CostBasis.ESTIMATED, CostBasis.UNKNOWN)
+
+
+class LedgerModeError(RuntimeError):
+    """A live run pointed at a ledger a sandbox run made, or the reverse: its answers and open jobs
+    belong to another world and must never be reused or polled."""
+
+
+def budget_credits(provider: str, fields: Iterable[WantedField], result: EnrichmentResult) -> int:
+    """Credits a budget counts for one answer (see GUESSED_COSTS)."""
+    if result.cost_basis in GUESSED_COSTS and result.record_status is not RecordStatus.FAILED:
+        return max(result.cost_credits or 0, sum(price(provider, f) for f in fields))
+    return result.cost_credits or 0
+
+
 ONE_ACTIVE_ATTEMPT = (
     "CREATE UNIQUE INDEX IF NOT EXISTS one_active_attempt ON submissions (provider, person_key, day) "
     "WHERE state IN ('intent', 'submitted', 'unknown')"
@@ -147,7 +175,11 @@ class StoredResult:
 
 
 class Ledger(Claims, Deliveries, ErasureRecords):
-    def __init__(self, path: Path) -> None:
+    """`mode`: the world this ledger's answers come from. A new ledger is stamped with it; an
+    existing one made in the other mode is refused (LedgerModeError). None: whatever it holds
+    (tools that only read or erase)."""
+
+    def __init__(self, path: Path, mode: Mode | None = None) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -157,6 +189,42 @@ class Ledger(Claims, Deliveries, ErasureRecords):
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
         self._migrate()
+        self.mode = self._stamp(mode)
+
+    def _stamp(self, mode: Mode | None) -> Mode | None:
+        with self._tx() as db:
+            row = db.execute("SELECT value FROM ledger_meta WHERE key = 'mode'").fetchone()
+            made = Mode(row[0]) if row else None
+            if made is None and db.execute("SELECT 1 FROM submissions LIMIT 1").fetchone():
+                # Older ledgers carry no stamp; without keys every run was a sandbox run.
+                made = Mode.SANDBOX
+            if made is None and mode is not None:
+                made = mode
+            if made is not None and row is None:
+                db.execute("INSERT INTO ledger_meta (key, value) VALUES ('mode', ?)", (made.value,))
+        if mode is not None and made is not mode:
+            raise LedgerModeError(
+                f"{self.path} holds {made} answers and this is a {mode} run: {made} answers are "
+                f"never reused or polled in {mode} mode. Point ENRICH_STATE_DIR (and "
+                f"ENRICH_WAREHOUSE_DIR) at a {mode} folder, or unset them for the defaults "
+                "(data/state for sandbox, data/live/state for live)"
+            )
+        return made
+
+    def _same_world(self, column: str) -> tuple[str, tuple[str, ...]]:
+        """SQL (and params) keeping rows whose origin is this ledger's mode: a live run never
+        reuses or polls a sandbox row, nor the reverse (rows from before origins: the stamp's)."""
+        if self.mode is None:
+            return "1 = 1", ()
+        return (
+            f"({column} IS NULL OR {column} = ? OR {column} LIKE ?)",
+            (self.mode.value, f"{self.mode.value}:%"),
+        )
+
+    def _origin(self, host: str | None) -> str | None:
+        if self.mode is None:
+            return None
+        return f"{self.mode.value}:{host}" if host else self.mode.value
 
     def _migrate(self) -> None:
         with self._tx() as db:
@@ -184,12 +252,19 @@ class Ledger(Claims, Deliveries, ErasureRecords):
     # -- writing, in the order a run does it -------------------------------------------------
 
     def record_intents(
-        self, provider: str, day: str, requests: Sequence[EnrichmentRequest]
+        self,
+        provider: str,
+        day: str,
+        requests: Sequence[EnrichmentRequest],
+        *,
+        host: str | None = None,
     ) -> list[Intent]:
         """Before the HTTP call: one `intent` row per person, all in one chunk (this call). A person
         who already has an active attempt for this provider and day (another run holds them, or
-        their submit is unknown) is not claimed: the returned intents are the ones to send."""
+        their submit is unknown) is not claimed: the returned intents are the ones to send.
+        `host`: the API host the call goes to, recorded with the mode as the row's `origin`."""
         now = _now()
+        origin = self._origin(host)
         chunk = uuid.uuid4().hex
         owner = process_id()
         intents: list[Intent] = []
@@ -197,8 +272,8 @@ class Ledger(Claims, Deliveries, ErasureRecords):
             for request in requests:
                 cursor = db.execute(
                     "INSERT INTO submissions (provider, person_key, day, fields, request_json, "
-                    "state, created_at, chunk, owner) VALUES (?, ?, ?, ?, ?, 'intent', ?, ?, ?) "
-                    "ON CONFLICT DO NOTHING",
+                    "state, created_at, chunk, owner, origin) "
+                    "VALUES (?, ?, ?, ?, ?, 'intent', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (
                         provider,
                         request.person_key,
@@ -208,6 +283,7 @@ class Ledger(Claims, Deliveries, ErasureRecords):
                         now,
                         chunk,
                         owner,
+                        origin,
                     ),
                 )
                 if cursor.rowcount:
@@ -285,8 +361,8 @@ class Ledger(Claims, Deliveries, ErasureRecords):
             for result in answered:
                 db.execute(
                     "INSERT INTO results (submission_id, provider, person_key, day, fields, "
-                    "record_status, cost_credits, fetched_at, result_json) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "record_status, cost_credits, budget_credits, fetched_at, result_json) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         submission_id,
                         provider,
@@ -295,6 +371,9 @@ class Ledger(Claims, Deliveries, ErasureRecords):
                         fields,
                         result.record_status.value,
                         result.cost_credits,
+                        budget_credits(
+                            provider, (WantedField(f) for f in json.loads(fields)), result
+                        ),
                         result.fetched_at.isoformat(),
                         result.model_dump_json(),
                     ),
@@ -333,10 +412,11 @@ class Ledger(Claims, Deliveries, ErasureRecords):
 
     def open_submissions(self, provider: str, day: str) -> list[OpenSubmission]:
         with self._lock:
+            world, params = self._same_world("origin")
             rows = self._db.execute(
                 "SELECT id, request_json, submissions_json FROM submissions "
-                "WHERE provider = ? AND day = ? AND state = 'submitted' ORDER BY id",
-                (provider, day),
+                f"WHERE provider = ? AND day = ? AND state = 'submitted' AND {world} ORDER BY id",
+                (provider, day, *params),
             ).fetchall()
         return [
             OpenSubmission(
@@ -355,7 +435,7 @@ class Ledger(Claims, Deliveries, ErasureRecords):
         rows = [(provider, day, person) for person in people]
         with self._tx() as db:
             db.executemany(
-                "UPDATE results SET cost_credits = 0 WHERE submission_id IN (SELECT id FROM "
+                "UPDATE results SET cost_credits = 0, budget_credits = 0 WHERE submission_id IN (SELECT id FROM "
                 "submissions WHERE provider = ? AND day = ? AND person_key = ? "
                 "AND state = 'completed')",
                 rows,
@@ -400,6 +480,7 @@ class Ledger(Claims, Deliveries, ErasureRecords):
         retry_since = (moment - retry_failed_after).isoformat()
         wanted = {r.person_key: {f.value for f in r.fields} for r in requests}
         hits: dict[str, Cached] = {}
+        world, world_params = self._same_world("s.origin")
         with self._lock:
             for chunk_start in range(0, len(requests), 500):
                 keys = [r.person_key for r in requests[chunk_start : chunk_start + 500]]
@@ -409,10 +490,10 @@ class Ledger(Claims, Deliveries, ErasureRecords):
                     f"COALESCE(cost_credits, 0), fetched_at FROM results "
                     f"WHERE provider = ? AND person_key IN ({marks}) "
                     f"AND fetched_at >= ? AND record_status IN ('found', 'not_found', 'failed') "
-                    f"AND NOT EXISTS (SELECT 1 FROM submissions s WHERE s.id = submission_id "
-                    f"AND s.state = 'call_failed') "
+                    f"AND EXISTS (SELECT 1 FROM submissions s WHERE s.id = submission_id "
+                    f"AND s.state <> 'call_failed' AND {world}) "
                     f"ORDER BY fetched_at DESC, id DESC",
-                    (provider, *keys, since),
+                    (provider, *keys, since, *world_params),
                 ).fetchall()
                 chosen: dict[str, list[int]] = {}
                 covered: dict[str, set[str]] = {}
@@ -469,6 +550,19 @@ class Ledger(Claims, Deliveries, ErasureRecords):
             states["results"] = self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
         return states
 
+    def credits_by_basis(self) -> dict[CostBasis, int]:
+        """Credits of every stored answer by cost basis: what providers reported or documented
+        prices say apart from what we only estimated (The Hog) or could not know."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT json_extract(result_json, '$.cost_basis'), COALESCE(SUM(cost_credits), 0) "
+                "FROM results GROUP BY 1"
+            ).fetchall()
+        totals = dict.fromkeys(CostBasis, 0)
+        for basis, credits in rows:
+            totals[CostBasis(basis or CostBasis.UNKNOWN.value)] += int(credits)
+        return totals
+
     def credits_spent(
         self,
         *,
@@ -476,7 +570,26 @@ class Ledger(Claims, Deliveries, ErasureRecords):
         provider: str | None = None,
         since: datetime | None = None,
     ) -> int:
-        """Credits of stored answers, optionally of one day, one provider, answered since a moment."""
+        """Credits of stored answers as recorded (reported, table or estimated), optionally of one
+        day, one provider, answered since a moment."""
+        return self._sum("cost_credits", day=day, provider=provider, since=since)
+
+    def credits_committed(
+        self,
+        *,
+        day: str | None = None,
+        provider: str | None = None,
+        since: datetime | None = None,
+    ) -> int:
+        """What budgets count: credits_spent, but a guessed cost (GUESSED_COSTS) at the worst case
+        of what was asked, so a budget holds even if our guess of The Hog's prices is low."""
+        return self._sum(
+            "COALESCE(budget_credits, cost_credits)", day=day, provider=provider, since=since
+        )
+
+    def _sum(
+        self, column: str, *, day: str | None, provider: str | None, since: datetime | None
+    ) -> int:
         clauses, params = ["1 = 1"], []
         if since is not None:
             clauses.append("fetched_at >= ?")
@@ -489,7 +602,7 @@ class Ledger(Claims, Deliveries, ErasureRecords):
             params.append(provider)
         with self._lock:
             value = self._db.execute(
-                f"SELECT COALESCE(SUM(cost_credits), 0) FROM results WHERE {' AND '.join(clauses)}",
+                f"SELECT COALESCE(SUM({column}), 0) FROM results WHERE {' AND '.join(clauses)}",
                 params,
             ).fetchone()[0]
         return int(value)

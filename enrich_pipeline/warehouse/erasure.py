@@ -456,7 +456,7 @@ def forget(
 def _rewrite_warehouse(warehouse: Warehouse, person: Person, matcher: Matcher) -> _WarehouseChanges:
     changes = _WarehouseChanges()
     for table_name, day in _partitions(warehouse):
-        table = warehouse.read_partition(table_name, day)
+        table = warehouse.read_partition(table_name, day, with_origin=True)  # kept on rewrite
         if table is None or not _may_hold(table, person, matcher):
             continue
         kept, removed, redacted = [], 0, 0

@@ -49,6 +49,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from enrich_pipeline.mode import Mode
 from enrich_pipeline.warehouse.flatten import TABLE_SCHEMAS
 from enrich_pipeline.warehouse.report import REPORT_SCHEMA
 
@@ -59,6 +60,13 @@ LOCK_FILE = ".views.lock"
 PART_FILE = "part-0.parquet"
 PARTITION_COLUMN = "date"
 PARQUET_COMPRESSION = "zstd"
+MODE_FILE = ".mode"  # sandbox | live: the world this folder's rows come from
+ORIGIN_COLUMN = "origin"  # on every row: sandbox | live, with the API host where known
+
+
+class WarehouseModeError(RuntimeError):
+    """A live run writing into a sandbox-made warehouse, or the reverse."""
+
 
 # Tables that always get a view (typed and empty until they have files, when their schema is known).
 STANDARD_TABLES: tuple[str, ...] = (
@@ -95,8 +103,17 @@ class Warehouse:
     no file yet (the flatten tables are known already; pass e.g. the prospects schemas).
     """
 
-    def __init__(self, root: Path | str, schemas: Mapping[str, pa.Schema] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        schemas: Mapping[str, pa.Schema] | None = None,
+        mode: Mode | None = None,
+    ) -> None:
+        """`mode`: the world this warehouse's rows come from. The first write stamps the folder
+        (MODE_FILE) and every row (ORIGIN_COLUMN); writing in the other mode is refused
+        (WarehouseModeError). None: read, erase and rewrite whatever it holds."""
         self.root = Path(root)
+        self.mode = mode
         self.schemas: dict[str, pa.Schema] = {
             **TABLE_SCHEMAS,
             "provider_report": REPORT_SCHEMA,
@@ -117,16 +134,21 @@ class Warehouse:
             / PART_FILE
         )
 
-    def write_partition(self, table: str, day: str, data: pa.Table) -> Path:
+    def write_partition(
+        self, table: str, day: str, data: pa.Table, *, origin: str | None = None
+    ) -> Path:
         """Writes (or replaces) one day of a table atomically; returns the `part-0.parquet` path.
 
         A `date` column in `data` is dropped: the folder name is the partition value, and DuckDB
-        would silently prefer it anyway.
+        would silently prefer it anyway. Every row gets ORIGIN_COLUMN: `origin` (e.g.
+        `live:api.lemlist.com` for a provider's attempts) or the warehouse's mode.
         """
         target = self.partition_path(table, day)
+        self._stamp_mode()
         target.parent.mkdir(parents=True, exist_ok=True)
         if PARTITION_COLUMN in data.column_names:
             data = data.drop_columns([PARTITION_COLUMN])
+        data = _with_origin(data, origin or (self.mode.value if self.mode else None))
         temp = target.with_name(f".{PART_FILE}.{uuid4().hex}.tmp")
         try:
             pq.write_table(data, temp, compression=PARQUET_COMPRESSION)
@@ -137,10 +159,33 @@ class Warehouse:
         _fsync_dir(target.parent)
         return target
 
-    def read_partition(self, table: str, day: str) -> pa.Table | None:
-        """One day's file as written (no `date` column), or None when that day has none."""
+    def read_partition(self, table: str, day: str, *, with_origin: bool = False) -> pa.Table | None:
+        """One day's file as written (no `date` column; no origin stamp unless `with_origin`, for
+        a rewrite that must keep it: SQL sees it, the pipeline's own code does not need it), or
+        None when that day has none."""
         path = self.partition_path(table, day)
-        return pq.read_table(path) if path.exists() else None
+        if not path.exists():
+            return None
+        data = pq.read_table(path)
+        return data if with_origin else _without_origin(data)
+
+    def _stamp_mode(self) -> None:
+        """The folder's mode, written by its first write; a write in the other mode is refused."""
+        if self.mode is None:
+            return
+        marker = self.root / MODE_FILE
+        made = marker.read_text().strip() if marker.exists() else None
+        if made is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            has_tables = any(p.is_dir() for p in self.root.iterdir())
+            made = Mode.SANDBOX.value if has_tables else self.mode.value  # older: sandbox-made
+            marker.write_text(made + "\n")
+        if made != self.mode.value:
+            raise WarehouseModeError(
+                f"{self.root} holds {made} rows and this is a {self.mode.value} run: point "
+                f"ENRICH_WAREHOUSE_DIR at a {self.mode.value} folder, or unset it for the default "
+                "(data/warehouse for sandbox, data/live/warehouse for live)"
+            )
 
     def read_table(self, table: str, days: Sequence[str] | None = None) -> pa.Table | None:
         """All (or the given) days of a table with the hive `date` column (date32), columns unified
@@ -243,6 +288,16 @@ def connect_readonly(root: Path | str) -> duckdb.DuckDBPyConnection:
 
 
 # ------------------------------------------------------------------------------------ helpers
+
+
+def _with_origin(data: pa.Table, origin: str | None) -> pa.Table:
+    if origin is None or ORIGIN_COLUMN in data.column_names:
+        return data
+    return data.append_column(ORIGIN_COLUMN, pa.array([origin] * data.num_rows, pa.string()))
+
+
+def _without_origin(data: pa.Table) -> pa.Table:
+    return data.drop_columns([ORIGIN_COLUMN]) if ORIGIN_COLUMN in data.column_names else data
 
 
 def _parquet_view(table: str, folders: Sequence[Path]) -> str:
