@@ -172,7 +172,8 @@ def build_enrichment_asset(
         # (on the file's data and on what earlier providers found), recorded as skipped_suppressed.
         suppressed = SuppressionList.load(settings.suppression_file).screen([*prospects, *people])
         people = [known for known in people if known.person_key not in suppressed]
-        requests = plan_requests(provider, people, settings.wanted_fields)
+        later = settings.provider_order[settings.provider_order.index(provider) + 1 :]
+        requests = plan_requests(provider, people, settings.wanted_fields, later)
         context.log.info("%s %s: %d of %d people to ask", provider, day, len(requests), len(people))
         client = getattr(context.resources, provider).get_client()
         ledger = store.ledger()

@@ -47,8 +47,8 @@ def estimate_run(
 ) -> list[Line]:
     lines: list[Line] = []
     reach: dict[WantedField, float] = dict.fromkeys(wanted, 1.0)  # share still open
-    for provider in providers:
-        requests = plan_requests(provider, people, wanted)
+    for number, provider in enumerate(providers):
+        requests = plan_requests(provider, people, wanted, providers[number + 1 :])
         cached = ledger.fresh_answers(provider, requests, ttl=ttl)
         rates = find_rates(ledger, provider)
         for field in sorted({f for r in requests for f in r.fields}, key=lambda f: f.value):

@@ -138,9 +138,14 @@ def can_produce(provider: str, wanted: WantedField, known: Known) -> bool:
 
 
 def plan_requests(
-    provider: str, people: Iterable[Known], wanted: frozenset[WantedField]
+    provider: str,
+    people: Iterable[Known],
+    wanted: frozenset[WantedField],
+    later: Sequence[str] = (),
 ) -> list[EnrichmentRequest]:
-    """One request per person this provider can still add something for."""
+    """One request per person this provider can still add something for. `later`: the providers
+    after this one in the waterfall (a found but unverified email waits for the cheapest of them
+    that verifies, rather than paying this one's finder)."""
     requests: list[EnrichmentRequest] = []
     for known in people:
         fields = {
@@ -150,8 +155,10 @@ def plan_requests(
             and f not in known.blocked
             and can_produce(provider, f, known)
         }
-        if E in fields and _verify_first(provider, known):
+        if E in wanted and _verify_first(provider, known):
             fields = (fields - {E}) | {V}
+        elif E in fields and _verify_later(provider, known, later):
+            fields -= {E}
         if fields:
             requests.append(
                 EnrichmentRequest(
@@ -172,14 +179,32 @@ def plan_requests(
 
 def _verify_first(provider: str, known: Known) -> bool:
     """Verify the email we hold rather than pay a finder, when this provider verifies for less."""
+    if E in known.answered or E in known.blocked:
+        return False
+    # A provider that cannot find this person's email may still verify the one we hold.
+    finder = price(provider, E) if can_produce(provider, E, known) else None
     return (
         known.email is not None
         and known.email_status in UNVERIFIED
         and V not in known.answered
         and V not in known.blocked
         and can_produce(provider, V, known)
-        and price(provider, V) < price(provider, E)
+        and (finder is None or price(provider, V) < finder)
     )
+
+
+def _verify_later(provider: str, known: Known, later: Sequence[str]) -> bool:
+    """A provider found this email but gave no verdict (lemlist's documented poll answer has no
+    status): it is verified by a later provider for less than this one's finder would cost — the
+    policy is the cheapest verification, not a second finder. An email from the prospect file
+    (status None) is not covered: it may be stale, and a finder may know better."""
+    if known.email is None or known.email_status is not EmailStatus.UNKNOWN:
+        return False
+    if V in known.answered or V in known.blocked:
+        return False
+    finder = price(provider, E)
+    # At equal price the verification wins: it answers about the address we hold.
+    return any(can_produce(p, V, known) and price(p, V) <= finder for p in later)
 
 
 def _satisfies(field: WantedField, result: EnrichmentResult) -> bool:

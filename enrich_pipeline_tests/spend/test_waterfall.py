@@ -143,3 +143,33 @@ def test_found_fields_close_and_the_rest_stay_open() -> None:
     [known] = fold_attempts([LINA], [found("lemlist", ALL, phones=(phone,), linkedin=profile)])
     assert known.answered == {P, L}
     assert fields_for("thehog", known) == {"email"}
+
+
+def test_a_found_email_without_a_verdict_goes_to_the_cheapest_verification_not_a_finder() -> None:
+    # lemlist's documented poll answer: an address, no status (providers.md 1.6) -> unknown.
+    lemlist = found(
+        "lemlist",
+        ALL,
+        email="lina.okafor@northwind-labs.io",
+        email_status=EmailStatus.UNKNOWN,  # as the lemlist parser reads it
+    )
+    (after,) = fold_attempts([LINA], [lemlist])
+    assert after.email_status is EmailStatus.UNKNOWN and E not in after.answered
+    # The Hog would be paid to find an email again; enrich.so verifies it for 1 credit: The Hog is
+    # not asked for the email (only what else it can add), enrich.so is asked to verify it.
+    (hog,) = plan_requests("thehog", [after], ALL, later=("enrichso",))
+    assert E not in hog.fields
+    (enrichso,) = plan_requests("enrichso", [after], ALL)
+    assert V in enrichso.fields and E not in enrichso.fields
+    # With nobody after it that verifies, The Hog is still the way to a verified email.
+    (alone,) = plan_requests("thehog", [after], ALL, later=())
+    assert E in alone.fields
+
+
+def test_an_email_from_the_file_may_still_go_to_a_finder() -> None:
+    # No provider has judged it (status None): it may be stale, so the finder is not skipped.
+    from_file = Known(
+        person_key=LINA.person_key, email="lina@old-employer.test", linkedin_url=LINA.linkedin_url
+    )
+    (hog,) = plan_requests("thehog", [from_file], ALL, later=("enrichso",))
+    assert E in hog.fields
