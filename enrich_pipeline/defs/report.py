@@ -51,6 +51,9 @@ def build_provider_report_asset(settings: Settings) -> dg.AssetsDefinition:
                 "rows": report.num_rows,
                 "credits_spent": totals["credits"],
                 "credits_by_provider": dg.MetadataValue.json(totals["credits_by_provider"]),
+                "credits_estimated_by_provider": dg.MetadataValue.json(
+                    totals["credits_estimated_by_provider"]
+                ),
                 "requests_by_provider": dg.MetadataValue.json(totals["requests_by_provider"]),
                 "found_by_field": dg.MetadataValue.json(totals["found_by_field"]),
                 "marginal_by_field": dg.MetadataValue.json(totals["marginal_by_field"]),

@@ -16,6 +16,9 @@ Definitions (a "person" is a `person_key`; every count is of distinct people):
 * verified_share (email only): share of the found emails that are deliverable.
 * credits: the credits of this provider's non-cached attempts, split over the fields the attempt
   paid for (rule below); credits_per_found = credits / found.
+* cost_basis: how those credits are known, per provider: `reported` (the provider's receipts),
+  `table` (its documented prices), `estimated` (our price guess: The Hog publishes none), joined
+  with commas when mixed. Estimated credits are a forecast, not a bill.
 * marginal: people for whom this provider is the only one with an *answer* to the field that day,
   cached answers included. An answer follows `waterfall.FIELD_POLICY`: an email counts only when
   deliverable (a risky email leaves the person open for the next provider), a phone or a profile
@@ -89,6 +92,9 @@ REPORT_SCHEMA = pa.schema(
         ("verified_share", pa.float64()),
         ("credits", pa.int64()),
         ("credits_per_found", pa.float64()),
+        # how the provider's credits are known: reported (its receipts), table (its documented
+        # prices), estimated (our guess: The Hog publishes no prices), comma-joined when mixed
+        ("cost_basis", pa.string()),
         ("marginal", pa.int64()),
         ("chosen", pa.int64()),
     ]
@@ -104,6 +110,7 @@ _ATTEMPT_COLUMNS = {
     "email": pa.string(),
     "email_status": pa.string(),
     "cost_credits": pa.int64(),
+    "cost_basis": pa.string(),
     "from_cache": pa.bool_(),
 }
 _CONTACT_COLUMNS = ("email_provider", "phone_provider", "linkedin_provider")
@@ -112,7 +119,7 @@ _REPORT_SQL = """
 WITH
 rows AS (
     SELECT _row, person_key, provider, provider_ref, record_status, fields_requested,
-           email, email_status, phone_count, has_profile,
+           email, email_status, phone_count, has_profile, cost_basis,
            coalesce(from_cache, false) AS from_cache,
            NOT coalesce(from_cache, false) AND outcome IN $sent_outcomes AS sent,
            CASE WHEN coalesce(from_cache, false) THEN 0 ELSE coalesce(cost_credits, 0) END AS cost
@@ -205,6 +212,10 @@ chosen AS (
     ) WHERE provider IS NOT NULL GROUP BY provider, field
 ),
 providers AS (SELECT DISTINCT provider FROM rows WHERE provider IS NOT NULL),
+bases AS (
+    SELECT provider, string_agg(DISTINCT cost_basis, ',' ORDER BY cost_basis) AS cost_basis
+    FROM rows WHERE cost > 0 AND cost_basis IS NOT NULL GROUP BY provider
+),
 field_rows AS (
     SELECT p.provider, f.field, f.field_rank,
            coalesce(pf.attempted, 0) AS attempted,
@@ -248,8 +259,9 @@ report AS (
 )
 SELECT $day AS day, r.provider, r.field, r.attempted, r.cache_hits, r.found, r.find_rate,
        r.verified_share, r.credits, r.credits::DOUBLE / nullif(r.found, 0) AS credits_per_found,
-       r.marginal, r.chosen
+       b.cost_basis, r.marginal, r.chosen
 FROM report AS r LEFT JOIN provider_order AS o ON o.provider = r.provider
+LEFT JOIN bases AS b ON b.provider = r.provider
 ORDER BY coalesce(o.provider_rank, 1000), r.provider, r.field_rank
 """
 
@@ -387,9 +399,9 @@ def report_markdown(report: pa.Table) -> str:
         return "_no attempts this day_"
     header = (
         "| provider | field | attempted | cache hits | found | find-rate | verified | credits "
-        "| credits/found | marginal | chosen |"
+        "| credits/found | cost basis | marginal | chosen |"
     )
-    lines = [header, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    lines = [header, "|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|"]
     for row in report.to_pylist():
         cells = [
             row["provider"],
@@ -401,6 +413,7 @@ def report_markdown(report: pa.Table) -> str:
             _percent(row["verified_share"]),
             row["credits"],
             "" if row["credits_per_found"] is None else f"{row['credits_per_found']:.1f}",
+            row["cost_basis"] or "",
             row["marginal"],
             "" if row["chosen"] is None else row["chosen"],
         ]
@@ -475,8 +488,11 @@ def report_totals(report: pa.Table) -> dict[str, object]:
     rows = report.to_pylist()
     totals = [r for r in rows if r["field"] == ALL_FIELDS]
     fields = [r for r in rows if r["field"] != ALL_FIELDS]
+    estimated = [r for r in totals if "estimated" in (r["cost_basis"] or "")]
     return {
         "credits": sum(r["credits"] for r in totals),
+        # credits of providers whose costs are (partly) our estimate, apart from the known ones
+        "credits_estimated_by_provider": {r["provider"]: r["credits"] for r in estimated},
         "credits_by_provider": {r["provider"]: r["credits"] for r in totals},
         "requests_by_provider": {r["provider"]: r["attempted"] for r in totals},
         "found_by_field": {

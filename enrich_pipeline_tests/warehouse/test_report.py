@@ -17,6 +17,7 @@ from enrich_pipeline.defs.resources import EnrichsoResource, LemlistResource, Th
 from enrich_pipeline.defs.store import PipelineStore
 from enrich_pipeline.model import (
     Attempt,
+    CostBasis,
     EmailStatus,
     EnrichmentResult,
     LinkedinProfile,
@@ -35,6 +36,7 @@ from enrich_pipeline.warehouse.report import (
     provider_report,
     report_bar_chart,
     report_markdown,
+    report_totals,
     report_vega_lite,
 )
 from enrich_pipeline.warehouse.storage import Warehouse, connect_readonly
@@ -72,6 +74,7 @@ def attempt(
     ref: str | None = None,
     cached: bool = False,
     outcome: Outcome | None = None,
+    basis: CostBasis = CostBasis.UNKNOWN,
 ) -> Attempt:
     """One attempt as a provider asset records it; `email` is the status of a returned email."""
     result = EnrichmentResult(
@@ -84,6 +87,7 @@ def attempt(
         phones=(Phone(number="+4915112345678"),) if phone else (),
         linkedin=LinkedinProfile(url=f"https://www.linkedin.com/in/{key}") if profile else None,
         cost_credits=cost,
+        cost_basis=basis,
     )
     return Attempt(result, frozenset(fields), outcome or outcome_of(result), cached)
 
@@ -204,8 +208,8 @@ def test_markdown_chart_and_vega_lite_show_every_provider_and_field() -> None:
     report = provider_report(attempts, None, day=DAY)
     table = report_markdown(report).splitlines()
     assert len(table) == 2 + report.num_rows
-    assert "| lemlist | email | 1 | 0 | 1 | 100% | 100% | 5 | 5.0 | 1 |  |" in table
-    assert "| lemlist | **all** | 1 | 0 | 2 | 100% |  | 6 | 3.0 | 2 |  |" in table
+    assert "| lemlist | email | 1 | 0 | 1 | 100% | 100% | 5 | 5.0 | unknown | 1 |  |" in table
+    assert "| lemlist | **all** | 1 | 0 | 2 | 100% |  | 6 | 3.0 | unknown | 2 |  |" in table
     chart = report_bar_chart(report, width=10)
     assert "  lemlist ██████████ 100%     1/1          5 cr  only here: 1" in chart
     assert "  thehog  ░░░░░░░░░░   0%     0/1          0 cr  only here: 0" in chart
@@ -299,3 +303,20 @@ def test_one_day_report_equals_the_sandboxs_own_counters(
     with connect_readonly(warehouse_dir) as con:
         spent = con.sql("SELECT sum(credits) FROM provider_report WHERE field = 'all'").fetchall()
     assert spent == [(sum(counters["credits_net"].values()),)]
+
+
+def test_estimated_credits_are_shown_apart_from_reported_and_table_ones() -> None:
+    attempts = day_attempts(
+        attempt("lemlist", "p1", {E}, email=EmailStatus.DELIVERABLE, cost=5, basis=CostBasis.TABLE),
+        attempt("thehog", "p2", {P}, phone=True, cost=5, basis=CostBasis.ESTIMATED),
+        attempt("enrichso", "p3", {P}, phone=True, cost=500, basis=CostBasis.REPORTED),
+    )
+    report = provider_report(attempts, None, day=DAY)
+    bases = {(r["provider"], r["field"]): r["cost_basis"] for r in report.to_pylist()}
+    assert bases[("lemlist", "all")] == "table"
+    assert bases[("thehog", "phone")] == bases[("thehog", "all")] == "estimated"
+    assert bases[("enrichso", "all")] == "reported"
+    assert report_totals(report)["credits_estimated_by_provider"] == {"thehog": 5}
+    assert "| thehog | **all** |" in report_markdown(report) and "estimated" in report_markdown(
+        report
+    )
