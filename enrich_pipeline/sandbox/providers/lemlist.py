@@ -227,7 +227,9 @@ async def enrichment_result(call: Call) -> Response:
         return _json(202, {**head, **in_progress, "data": {}})
     done = {**head, "enrichmentStatus": "done", "input": input_echo(enrichment)}
     done["data"] = result_data(enrichment)
-    if enrichment.outcome.error is not None:  # ASSUMPTION: how a failed/unpaid run shows here
+    # ASSUMPTION: how a failed/unpaid run shows here. The documented shape has no such key: the
+    # failure shows only as not found here and as the enrichmentError webhook (1.6, 1.7 d).
+    if enrichment.outcome.error is not None and not enrichment.documented:
         done["error"] = enrichment.outcome.error
     return _json(200, done)
 

@@ -231,15 +231,23 @@ def _group(world: World, run: list[Position]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------- wire shapes
+# Two shapes (config.shape, fixed per enrichment at submit): "rich" fills what providers.md 1.6 /
+# 1.7 leave open with the sandbox's guesses; "documented" sends only what is DOC there.
+
+# The identity inputs GET /enrich/{id} is documented to echo (1.6); `email` is only presumed.
+DOCUMENTED_ECHO = ("firstName", "lastName", "linkedinUrl", "companyName", "companyDomain")
 
 
 def input_echo(enrichment: Enrichment) -> dict[str, str]:
-    return {name: enrichment.inputs[name] for name in INPUT_FIELDS if name in enrichment.inputs}
+    names = DOCUMENTED_ECHO if enrichment.documented else INPUT_FIELDS
+    return {name: enrichment.inputs[name] for name in names if name in enrichment.inputs}
 
 
 def result_data(enrichment: Enrichment) -> dict[str, Any]:
     """`data` of a done GET /enrich/{id}: every requested type, `notFound` on each (1.6 ASSUMPTION)."""
     assert enrichment.outcome is not None
+    if enrichment.documented:
+        return _documented_result(enrichment.outcome.findings)
     data: dict[str, Any] = {}
     for workflow, finding in enrichment.outcome.findings.items():
         if finding.found:
@@ -268,16 +276,51 @@ def _result_not_found(workflow: Workflow, inputs: Mapping[str, str]) -> dict[str
     return {"notFound": True}
 
 
+def _documented_result(findings: Mapping[Workflow, Finding]) -> dict[str, Any]:
+    """The poll naming of 1.6 with documented fields only. A failed or unpaid type is not found
+    like any other: 1.6 documents no failed state (its ASSUMPTION is done + `notFound`)."""
+    data: dict[str, Any] = {}
+    for workflow, finding in findings.items():
+        if finding.found:
+            data[RESULT_KEY[workflow]] = _documented_found(workflow, finding.payload)
+        else:
+            data[RESULT_KEY[workflow]] = _documented_not_found(workflow)
+    return data
+
+
+def _documented_found(workflow: Workflow, payload: dict[str, Any]) -> dict[str, Any]:
+    if workflow == "find_email":  # 1.6's only example: no deliverability status in a poll
+        return {"email": payload["email"], "notFound": False}
+    if workflow == "find_phone":
+        return {"phone": payload["phone"], "notFound": False}
+    # linkedin: the 1.8 profile object as is; verify: {email, status} (status values DOC, 1.8)
+    return dict(payload)
+
+
+def _documented_not_found(workflow: Workflow) -> dict[str, Any]:
+    if workflow == "find_email":  # 1.6 / 4.3
+        return {"email": None, "notFound": True}
+    if workflow == "find_phone":  # the email form, for a phone
+        return {"phone": None, "notFound": True}
+    return {"notFound": True}  # nothing documented to put beside the flag
+
+
 def webhook_item(enrichment: Enrichment) -> dict[str, Any]:
-    """One element of a webhook's `data` array (providers.md 1.7), keyed by workflow name."""
+    """One element of a webhook's `data` array (providers.md 1.7), keyed by workflow name.
+
+    Rich: a not-found type carries `{"notFound": true}`; documented: it is omitted (1.7 c allows
+    both, and omitting adds nothing undocumented). Found types are the 1.7 payloads in both."""
     assert enrichment.outcome is not None
     outcome = enrichment.outcome
     item: dict[str, Any] = {"id": enrichment.enrichment_id}
     if not isinstance(enrichment.metadata, Absent):
         item["metadata"] = enrichment.metadata
-    item["data"] = {
-        w: (f.payload if f.found else {"notFound": True}) for w, f in outcome.findings.items()
-    }
+    if enrichment.documented:
+        item["data"] = {w: f.payload for w, f in outcome.findings.items() if f.found}
+    else:
+        item["data"] = {
+            w: (f.payload if f.found else {"notFound": True}) for w, f in outcome.findings.items()
+        }
     if outcome.error is not None:
         item["error"] = outcome.error
     return item

@@ -117,6 +117,9 @@ class Enrichment:
     metadata: Any = ABSENT
     lead_id: str | None = None
     outcome: Outcome | None = None
+    # config.shape "documented" when submitted: its poll and its webhook then carry only what
+    # providers.md marks DOC. Fixed at submit so both answers of one enrichment agree.
+    documented: bool = False
 
     def finished(self) -> bool:
         return self.outcome is not None or self.timer.phase() in ("done", "failed")

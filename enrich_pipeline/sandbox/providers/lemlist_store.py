@@ -68,6 +68,7 @@ class LemlistStore:
             webhook_url=webhook_url,
             metadata=metadata,
             lead_id=lead.lead_id if lead is not None else None,
+            documented=self.state.config.shape == "documented",
         )
         self.enrichments[enrichment.enrichment_id] = enrichment
         if lead is not None:

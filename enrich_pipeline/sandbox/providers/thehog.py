@@ -12,6 +12,8 @@ URL built from the request's own base URL (`http://host:port/thehog/api/operatio
 legacy endpoint with the relative `/api/operations/op_…` of its documented example (3.4).
 
 Data and prices: thehog_data.py. Validation: thehog_validation.py. Operations: thehog_ops.py.
+config.shape "documented" cuts every answer down to what providers.md 3 marks DOC
+(thehog_data.documented, `_current_meta`); "rich" (the default) is the sandbox's fuller guess.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from enrich_pipeline.sandbox.clock import iso_now, now
 from enrich_pipeline.sandbox.dialects import THEHOG, THEHOG_POLL_ROUTE, hog_error, request_id
 from enrich_pipeline.sandbox.providers.thehog_data import (
     ItemOutcome,
+    documented,
     enrich,
     estimate_credits,
     legacy_enrich,
@@ -74,12 +77,28 @@ def _store(call: Call) -> HogStore:
 # ------------------------------------------------------------------------------------ envelopes
 
 
+def _documented(call: Call) -> bool:
+    """config.shape "documented": answers carry only what providers.md 3 marks DOC."""
+    return call.state.config.shape == "documented"
+
+
 def _meta(call: Call, project_id: str | None = None) -> dict[str, Any]:
     """`meta.requestId` equals the X-Request-Id header; `projectId` echoes X-Project-Id (3.5)."""
     meta: dict[str, Any] = {"requestId": request_id(call.request)}
     project = project_id or call.request.headers.get("x-project-id")
     if project:
         meta["projectId"] = project
+    return meta
+
+
+def _current_meta(call: Call, cost: dict[str, int] | None = None) -> dict[str, Any]:
+    """`meta` of a /api/enrichments answer. Documented: only `requestId` is guaranteed there (3.5);
+    `cost` is a third-party mention and X-Project-Id on the current API an ASSUMPTION (3.1)."""
+    if _documented(call):
+        return {"requestId": request_id(call.request)}
+    meta = _meta(call)
+    if cost is not None:
+        meta["cost"] = cost
     return meta
 
 
@@ -155,20 +174,21 @@ def _start_operation(
         estimated=estimated,
         poll_url=_poll_url(call.request, op_id, absolute=absolute),
         sequence=store.next_sequence(),
+        documented=_documented(call),
     )
     store.add(operation)
     _count_submissions(call, items)
     return operation
 
 
-def _accepted(call: Call, operation: Operation, project_id: str | None = None) -> dict[str, Any]:
+def _accepted(operation: Operation, meta: dict[str, Any]) -> dict[str, Any]:
     """The 202 body (3.2/3.4); every key is required."""
     return {
         "id": operation.id,
         "operationId": operation.id,
         "status": "queued",
         "pollUrl": operation.poll_url,
-        "meta": _meta(call, project_id),
+        "meta": meta,
     }
 
 
@@ -199,25 +219,27 @@ async def post_enrichment(call: Call) -> Response:
         return _insufficient(call)
     if request.answers_sync:
         return await _enrich_now(call, request, estimate)
-    world = call.world
-    items = [
-        enrich(world, ident, resolve(world, ident), request.fields, request.signals_config)
-        for ident in request.identifiers
-    ]
+    items = [_answer(call, ident, request) for ident in request.identifiers]
     operation = _start_operation(
         call, items, single=request.single, estimated=estimate, absolute=True
     )
-    accepted = _accepted(call, operation)
+    accepted = _accepted(operation, _current_meta(call))
     _remember(call, 202, accepted)
     return _json(call, accepted, 202)
+
+
+def _answer(call: Call, identifier: dict[str, str], request: EnrichmentRequest) -> ItemOutcome:
+    """One identifier's answer, in the configured shape."""
+    world, fields, signals_config = call.world, request.fields, request.signals_config
+    outcome = enrich(world, identifier, resolve(world, identifier), fields, signals_config)
+    return documented(outcome, fields, signals_config) if _documented(call) else outcome
 
 
 async def _enrich_now(call: Call, request: EnrichmentRequest, estimate: int) -> Response:
     """The 200 path: single LinkedIn identifier, contact fields only; charged at once."""
     await _sync_latency(call)
-    identifier = request.identifiers[0]
-    outcome = enrich(call.world, identifier, resolve(call.world, identifier), request.fields, {})
-    if outcome.data is None:
+    outcome = _answer(call, request.identifiers[0], request)
+    if outcome.data is None:  # rich shape only: documented, nobody is answered with empty arrays
         # ASSUMPTION: the sync path has no item envelope to carry "not resolved"; 422 says the
         # request was well-formed but names nobody. Not charged.
         _count_submissions(call, [outcome])
@@ -226,10 +248,8 @@ async def _enrich_now(call: Call, request: EnrichmentRequest, estimate: int) -> 
     if not wallet.charge(outcome.credits, call.key, "enrichment (sync)"):
         return _insufficient(call)
     _count_submissions(call, [outcome])
-    body = {
-        "data": outcome.data,
-        "meta": {**_meta(call), "cost": {"estimated": estimate, "actual": outcome.credits}},
-    }
+    cost = {"estimated": estimate, "actual": outcome.credits}
+    body = {"data": outcome.data, "meta": _current_meta(call, cost)}
     _remember(call, 200, body)
     return _json(call, body)
 
@@ -309,15 +329,25 @@ async def post_people_enrich(call: Call) -> Response:
     estimate = legacy_estimate(len(request.inputs), *attempts)
     if not call.state.wallets[PROVIDER].can_cover(estimate):
         return _insufficient(call)
-    world = call.world
-    items = [legacy_enrich(world, e, resolve_legacy(world, e), *attempts) for e in request.inputs]
+    items = [_legacy_answer(call, entry, attempts) for entry in request.inputs]
     if _legacy_answers_inline(request):
         return await _people_enrich_now(call, request, items, estimate)
     operation = _start_operation(call, items, single=False, estimated=estimate, absolute=False)
-    accepted = _accepted(call, operation, request.project_id)
+    accepted = _accepted(operation, _meta(call, request.project_id))
     # The docs' replay example shows an estimated cost in meta (name truncated): estimatedCost.
-    _remember(call, 202, accepted, estimatedCost=estimate)
+    # A guessed name, so the documented shape leaves it out.
+    replay_meta = {} if _documented(call) else {"estimatedCost": estimate}
+    _remember(call, 202, accepted, **replay_meta)
     return _json(call, accepted, 202)
+
+
+def _legacy_answer(call: Call, entry: dict[str, Any], attempts: tuple[int, int]) -> ItemOutcome:
+    """One legacy input's answer; documented, its contact elements are strings like the current
+    API's (the legacy contact object is UNKNOWN, 3.4)."""
+    outcome = legacy_enrich(call.world, entry, resolve_legacy(call.world, entry), *attempts)
+    if not _documented(call):
+        return outcome
+    return documented(outcome, ("contact.email", "contact.phone"), {})
 
 
 async def _people_enrich_now(

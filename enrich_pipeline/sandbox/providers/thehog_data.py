@@ -9,6 +9,7 @@ documented keys. Anything less carries `verified: false` plus a `status` flag sa
 `"risky"` (catch-all domain: the mailbox cannot be confirmed), `"undeliverable"` (it bounces) or
 `"unknown"` — so a client that only reads `verified` stays safe and one that reads `status` can tell
 catch-all from bounce (providers.md 4.3). An empty array means "requested but not found".
+That is the rich shape; the documented one (`documented` below) sends plain strings.
 
 Prices (per-field prices UNKNOWN in 3.5; the sandbox's table, per batch item): contact.email 1
 when an email is found, contact.phone 5 when at least one phone is found, profile 2 when the
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from enrich_pipeline.sandbox.world import Knowledge, Person, World
@@ -262,6 +263,50 @@ def enrich(
         data["signals"] = signals_object(person, signals_config)
         credits += FIELD_PRICES["signals"] if data["signals"]["items"] else 0
     return ItemOutcome(identifier, person.person_id, data, credits)
+
+
+# ------------------------------------------------------------------------- documented shape
+
+
+def documented(
+    outcome: ItemOutcome, fields: tuple[str, ...], signals_config: dict[str, Any]
+) -> ItemOutcome:
+    """`outcome` cut down to what providers.md 3.2 / 3.3 document (config.shape "documented").
+
+    Contact elements become plain strings: their shape is UNKNOWN and a string is the least a
+    client must accept; the risky/undeliverable flags go with it. `profile` (shape UNKNOWN) is left
+    out, so it is not found and, like any not-found field, not charged. An identity that does not
+    resolve is answered like a person with nothing known (empty arrays): the "could not resolve"
+    answers (sync 422, failed item) are the sandbox's guesses.
+    """
+    if outcome.data is None:
+        return replace(outcome, data=_nothing_found(fields, signals_config))
+    data = dict(outcome.data)
+    credits = outcome.credits
+    if "contact" in data:
+        data["contact"] = {
+            kind: [element["value"] for element in elements]
+            for kind, elements in data["contact"].items()
+        }
+    if data.pop("profile", None) is not None:
+        credits -= FIELD_PRICES["profile"]
+    return replace(outcome, data=data, credits=credits)
+
+
+def _nothing_found(fields: tuple[str, ...], signals_config: dict[str, Any]) -> Data:
+    """The `data` of a person about whom nothing is known, in `enrich`'s key order."""
+    data: Data = {}
+    contact = {kind: [] for kind in ("email", "phone") if f"contact.{kind}" in fields}
+    if contact:
+        data["contact"] = contact
+    if "signals" in fields:
+        data["signals"] = {
+            "since_days": signals_config.get("since_days") or DEFAULT_SINCE_DAYS,
+            "platforms": [],
+            "items": [],
+            "intent_signals": [],
+        }
+    return data
 
 
 def estimate_credits(fields: tuple[str, ...], identifiers: int) -> int:

@@ -57,6 +57,9 @@ class Operation:
     sequence: int  # creation order, for "newest first"
     charged: int = 0
     settled: bool = False
+    # config.shape "documented" at submit (its items were built in that shape too): `error` is
+    # then only `{message}`, the one key documented for an error object (3.3).
+    documented: bool = False
 
     @property
     def actual(self) -> int:
@@ -105,6 +108,8 @@ class Operation:
             error = dict(JOB_FAILED)
         elif status not in ("queued", "processing"):
             result, error = self._outcome(status)
+        if error is not None and self.documented:
+            error = {"message": error["message"]}  # the `code` is the sandbox's guess
         return {
             "id": self.id,
             "status": status,
