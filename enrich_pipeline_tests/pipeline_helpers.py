@@ -23,6 +23,7 @@ from enrich_pipeline.defs.enrichment import build_enrichment_assets
 from enrich_pipeline.defs.prospects import prospects, raw_prospects
 from enrich_pipeline.defs.resources import EnrichsoResource, LemlistResource, ThehogResource
 from enrich_pipeline.defs.store import PipelineStore
+from enrich_pipeline.mode import Mode
 from enrich_pipeline.sandbox.endpoint import forget_sandbox_endpoint
 from enrich_pipeline.sandbox.prospects import make_prospects, write_prospect_file
 from enrich_pipeline.sandbox.world import World
@@ -52,6 +53,7 @@ class Pipeline:
     root: Path
     settings: Settings = field(default_factory=Settings)
     providers: Mapping[str, Any] = field(default_factory=sandbox_resources)
+    mode: Mode = Mode.SANDBOX
 
     @property
     def raw_dir(self) -> Path:
@@ -70,6 +72,7 @@ class Pipeline:
             raw_dir=str(self.raw_dir),
             warehouse_dir=str(self.warehouse_dir),
             state_dir=str(self.state_dir),
+            mode=self.mode.value,
         )
 
     def assets(self) -> list[dg.AssetsDefinition]:
@@ -114,7 +117,7 @@ class Pipeline:
 
     @contextmanager
     def ledger(self) -> Iterator[Ledger]:
-        ledger = Ledger(self.state_dir / "ledger.sqlite")
+        ledger = Ledger(self.state_dir / "ledger.sqlite", self.mode)
         try:
             yield ledger
         finally:

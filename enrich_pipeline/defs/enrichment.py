@@ -7,7 +7,7 @@ import dagster as dg
 import pyarrow as pa
 
 from enrich_pipeline.defs.store import DAILY, ONE_DAY_PER_RUN, PipelineStore, markdown_table
-from enrich_pipeline.mode import origin
+from enrich_pipeline.mode import host_of, origin
 from enrich_pipeline.model import Attempt, EnrichmentResult, Outcome, WantedField
 from enrich_pipeline.providers.errors import ProviderError
 from enrich_pipeline.providers.polling import PollProgress
@@ -210,6 +210,7 @@ def build_enrichment_asset(
                     batch_max=BATCH_MAX[provider],
                     poll_timeout_s=settings.poll_timeout_s,
                     webhook_url=webhook_url(settings.webhook_url, provider),
+                    host=host_of(client.transport.base_url),
                 ),
                 on_progress=progress,
                 budget_credits=allowed.credits,

@@ -92,6 +92,7 @@ class ConfigUpdate(BaseModel):
     lemlist_out_of_credits: str | None = None
     enrichso_shape: str | None = None
     shape: str | None = None
+    enrichso_page_cap: int | None = None  # cleared by /_sandbox/reset
 
 
 async def config(request: Request) -> Response:

@@ -46,6 +46,9 @@ class SandboxConfig(BaseModel):
     # providers.md marks DOC, in the documented shape (e.g. a lemlist poll's email without a
     # status), so the clients are tested against what a live API is known to send, not our guesses.
     shape: Literal["rich", "documented"] = "rich"
+    # Rows per enrich.so results page whatever `limit` asks (SANDBOX_ENRICHSO_PAGE_CAP), as a live
+    # server might cap them; None: `limit` is served as documented (1-1000, providers.md 2.3).
+    enrichso_page_cap: int | None = Field(None, ge=1)
 
     lemlist_delays: JobDelays = JobDelays(queued_s=0.5, processing_s=3.0)
     enrichso_delays: JobDelays = JobDelays(queued_s=1.0, processing_s=5.0)

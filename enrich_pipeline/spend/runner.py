@@ -74,6 +74,8 @@ class RunSettings:
     # Where this provider's webhooks go (the receiver's URL for it), or None: no webhooks. A lost
     # submit answer can then still be adopted from the delivery (see _adopt_delivered).
     webhook_url: str | None = None
+    # The API host the client talks to: recorded with the mode as each ledger row's origin.
+    host: str | None = None
 
 
 @dataclass
@@ -324,7 +326,7 @@ def _submit(
     for start in range(0, len(fresh), settings.batch_max):
         with finish_recording():
             intents = ledger.record_intents(
-                run.provider, run.day, fresh[start : start + settings.batch_max]
+                run.provider, run.day, fresh[start : start + settings.batch_max], host=settings.host
             )
             if not intents:
                 continue  # every one of them is held by another run

@@ -617,16 +617,16 @@ def test_malformed_poll_is_a_clear_error(sandbox: SandboxServer, client: Enrichs
     assert requests_on(sandbox, VALIDATION_STATUS) == {"200": FAST_RETRY.max_attempts}
 
 
-def test_identical_batch_while_the_first_runs_is_refused_item_by_item(
+def test_identical_batch_while_the_first_runs_is_linked_to_it(
     sandbox: SandboxServer, client: EnrichsoClient
 ) -> None:
     sandbox.admin("POST", "config", json={"speed": 1})  # keep the first batch running
     people = list(sandbox.state.world.people[:2])
     requests = [request_for(p, {WantedField.EMAIL_VERIFICATION}) for p in people]
     first = client.submit(requests)
-    second = client.submit(requests)
-    assert all(s.error is None for s in first)
-    assert all(s.error and "409" in s.error for s in second)
+    second = client.submit(requests)  # 409: linked to the batch it names, never refused
+    assert all(s.error is None for s in first + second)
+    assert {s.provider_ref for s in second} == {s.provider_ref for s in first}
     assert balance(sandbox) == TEST_CONFIG.enrichso_credits - 2  # one reservation only
 
 

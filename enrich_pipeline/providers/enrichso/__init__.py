@@ -9,11 +9,12 @@
 
 The modules, each importing only modules listed above it:
 - parse.py      one answer (results row, single `data`, callback `result`) → a record
+- paging.py     every page of a batch's results: when a read may stop (counts, echoed limit)
 - costs.py      what an answer cost; single-lookup and error bodies → records
 - webhooks.py   callbacks → records
 - correlate.py  result rows → the requests they answer (also rows that do not echo their input)
 - batches.py    a batch's results → one record per request; any payload → records
-- api.py        base URL, plans and rate limits, endpoints, prices per field, error bodies
+- api.py        base URL, plans and rate limits, endpoints, prices, error bodies, 409's batch
 - items.py      requests → batch items and submit bodies
 - client.py     EnrichsoClient (submit, poll, collect, single lookups) and flatten
 """

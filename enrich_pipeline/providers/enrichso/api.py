@@ -1,14 +1,17 @@
 """enrich.so's documented surface (providers.md 2.1, 2.2, 2.10): base URL, plans and their rate
 limits, batch maxima, endpoint paths, which product serves which wanted field and what it costs,
-and how an error body is read.
+how an error body is read, and which batch a duplicate-submit 409 names.
 """
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import httpx
 
 from enrich_pipeline.model import WantedField
-from enrich_pipeline.providers.enrichso.parse import PRICE
+from enrich_pipeline.providers.enrichso.parse import PRICE, pick, text
 from enrich_pipeline.providers.pacing import RateLimit
 from enrich_pipeline.providers.transport import ErrorDetail, parse_error
 
@@ -90,3 +93,29 @@ def parse_enrichso_error(response: httpx.Response) -> ErrorDetail:
     if facts and not all(f.split()[-1] in detail.message for f in facts):
         return ErrorDetail(f"{detail.message} ({', '.join(facts)})", detail.code)
     return detail
+
+
+# A batch id as enrich.so writes them: 24 lowercase hex characters (providers.md 2.2); a named
+# field is taken when it is at least a plausible id (it goes into a URL path).
+BATCH_ID = re.compile(r"\b[a-f0-9]{24}\b")
+PLAUSIBLE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def conflict_batch_id(body: Any) -> str | None:
+    """The batch a 409 "Duplicate batch submission detected" says is already there, or None.
+
+    UNDOCUMENTED: providers.md 2.1 / 2.10 give the 409 (for the IP-to-company batch; ASSUMPTION for
+    the contact batches) but no field naming the existing batch. Tolerated, in this order: a
+    problem extension `batchId` / `existingBatchId` (or snake_case / job spellings), the same in a
+    `data` object, or exactly one 24-hex id inside `detail`."""
+    if not isinstance(body, dict):
+        return None
+    names = ("batchId", "existingBatchId", "batch_id", "existing_batch_id", "jobId", "job_id")
+    for where in (body, body.get("data"), body.get("detail")):
+        if isinstance(where, dict):
+            found = text(pick(where, *names))
+            if found and PLAUSIBLE_ID.match(found):
+                return found
+    detail = body.get("detail")
+    ids = set(BATCH_ID.findall(detail)) if isinstance(detail, str) else set()
+    return ids.pop() if len(ids) == 1 else None

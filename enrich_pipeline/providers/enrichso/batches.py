@@ -132,6 +132,10 @@ def _missing(
             "reverse-lookup rows do not echo their email, and a profile row no request could be"
             " matched to may be this one's"
         )
+    elif view.product == "reverse" and view.meta.get("incomplete"):
+        # Omitted rows mean "no profile" only when every row was read (paging.py).
+        status = RecordStatus.FAILED
+        reason = f"results read short ({view.meta['incomplete']}): this email's row may be unread"
     elif view.product == "reverse":
         status, reason = RecordStatus.NOT_FOUND, "no profile found (omitted from the bulk results)"
     else:

@@ -11,8 +11,12 @@ echo their email) by the profile they show — see correlate.py. A profile row t
 attributed is still returned (it was paid for), and a request that a leftover row might belong to
 is FAILED, not NOT_FOUND, so the waterfall does not pay twice.
 
+A submit refused as a duplicate (409) is linked to the batch the answer names, else its people
+are of unknown outcome (`_duplicate`); it never refuses them.
+
 The client does the HTTP; what it sends is planned in items.py (endpoints and limits in api.py),
-and what comes back is read in batches.py (rows: parse.py, costs.py, correlate.py). One module,
+and what comes back is read in batches.py (rows: parse.py, costs.py, correlate.py; every results
+page: paging.py). One module,
 past the usual length, because EnrichsoClient is one class whose methods share its batch memory
 (`_finished`, `_known`, `_item_count`); the records it makes of unanswered submissions follow it.
 """
@@ -40,6 +44,7 @@ from enrich_pipeline.providers.enrichso.api import (
     DEFAULT_PLAN,
     SINGLE_PATHS,
     SUBMIT_PATHS,
+    conflict_batch_id,
     parse_enrichso_error,
     plan_rate_limits,
 )
@@ -66,6 +71,7 @@ from enrich_pipeline.providers.enrichso.items import (
     plan_item,
     split_ref,
 )
+from enrich_pipeline.providers.enrichso.paging import Pages, read_pages
 from enrich_pipeline.providers.enrichso.parse import (
     PRODUCTS,
     PROVIDER,
@@ -92,7 +98,6 @@ __all__ = ["EnrichsoClient", "flatten"]
 
 log = logging.getLogger("enrich_pipeline.providers")
 
-RESULTS_LIMIT = 1000  # the largest documented results page
 POLL_INTERVAL_S = 5.0  # the docs ask for 5-10 s between status polls
 COLLECT_TIMEOUT_S = 3600.0
 MAX_REFUSED_PER_CHUNK = 25  # 400s naming one bad item: drop it and resubmit, at most this often
@@ -205,17 +210,18 @@ class EnrichsoClient(TransportClient):
         refused: list[Submission] = []
         for _ in range(MAX_REFUSED_PER_CHUNK + 1):
             try:
-                _, body = self.transport.request_json(
+                status, body = self.transport.request_json(
                     "POST",
                     SUBMIT_PATHS[product],
                     json_body=_body(product, chunk, webhook_url),
                     idempotent=False,
                     bucket="bulk",
+                    accept=frozenset({409}),  # a duplicate: read below, never refused
                 )
                 break
             except BadRequestError as error:
-                # Refused as a whole (400 / 409): nothing was reserved. A 400 naming one item is
-                # resubmitted without that item; anything else refuses the chunk item by item.
+                # Refused as a whole (400 / 404 / 422): nothing was reserved. A 400 naming one
+                # item is resubmitted without that item; anything else refuses the chunk.
                 culprit = _culprit(product, chunk, error.message) if error.status == 400 else None
                 if culprit is None:
                     return refused + self._refuse_all(chunk, str(error))
@@ -225,7 +231,34 @@ class EnrichsoClient(TransportClient):
                     return refused
         else:
             return refused + self._refuse_all(chunk, "too many invalid items in this batch")
+        if status == 409:
+            return refused + self._duplicate(product, chunk, body)
         return refused + self._accepted(product, chunk, body)
+
+    def _duplicate(self, product: str, chunk: list[_Item], problem: Any) -> list[Submission]:
+        """409 "Duplicate batch submission detected" (providers.md 2.1, 2.10): enrich.so already
+        holds a batch of exactly these items, and this call reserved nothing. Refusing the people
+        would send them to the next provider although that batch answers (and bills) them;
+        sending them again would hit the same 409, or reserve twice once it ends. So they are
+        linked to the batch the 409 names, and polled and settled like a normal submit. A 409
+        naming no batch leaves their batch unknown: like a lost submit answer, their outcome is
+        unknown (the runner records them `unknown`, for `enrich-pipeline reconcile`)."""
+        path = SUBMIT_PATHS[product]
+        batch_id = conflict_batch_id(problem)
+        if batch_id is None:
+            detail = problem.get("detail") if isinstance(problem, dict) else None
+            raise SubmitOutcomeUnknownError(
+                PROVIDER,
+                f"POST {path}: 409 {detail if isinstance(detail, str) else 'Conflict'}; the "
+                f"answer names no batch, so the batch holding these {len(chunk)} items is unknown",
+                status=409,
+                code="conflict",
+                hint="do not resubmit: an identical batch was accepted earlier (credits reserved);"
+                " find it in GET /wallets/transactions or its webhooks, then reconcile",
+            )
+        log.warning("enrichso: %s submit is a duplicate (409) of batch %s", product, batch_id)
+        linked = {"data": {"batchId": batch_id, "itemCount": len(chunk)}, "conflict": problem}
+        return self._accepted(product, chunk, linked)
 
     def _refuse_all(self, chunk: Sequence[_Item], reason: str) -> list[Submission]:
         return [
@@ -393,34 +426,30 @@ class EnrichsoClient(TransportClient):
         if state.lower() not in DONE_STATUSES | FAILED_STATUSES:
             return None
         total = data.get("totalItems") if isinstance(data.get("totalItems"), int) else None
-        rows, meta = self._results(product, path, total)
-        view = BatchView(product, batch_id, state, rows, meta, complete=True)
+        read = self._results(product, path, total)
+        meta = {**read.meta, "pages": read.pages}
+        view = BatchView(product, batch_id, state, read.rows, meta, complete=True)
+        if read.short is not None and not view.failed:
+            # Every row the server would give, yet fewer than its counts: nobody missing from
+            # them is declared not found (batches._missing), and a later poll reads again.
+            log.warning("enrichso: batch %s results read short: %s", ref, read.short)
+            meta["incomplete"] = read.short
+            return view
         self._finished[ref] = view
         return view
 
-    def _results(self, product: str, path: str, total: int | None) -> tuple[list[Any], dict]:
-        """Every results page (limit 1000) until one comes back short. The first page's meta is
-        the settlement receipt (creditsUsed / creditsRefunded)."""
-        rows: list[Any] = []
-        meta: dict[str, Any] = {}
-        last_page = -(-total // RESULTS_LIMIT) + 1 if total is not None else 1_000_000
-        for page in range(1, last_page + 1):
-            params = {"page": page, "limit": RESULTS_LIMIT}
+    def _results(self, product: str, path: str, total: int | None) -> Pages:
+        """Every results page (paging.py: until the rows cover the counts, or an empty or short
+        page). The first page's meta is the settlement receipt (creditsUsed / creditsRefunded)."""
+
+        def fetch(page: int, limit: int) -> Any:
+            params = {"page": page, "limit": limit}
             _, body = self.transport.request_json(
                 "GET", f"{path}/results", params=params, idempotent=True
             )
-            data = body.get("data") if isinstance(body, dict) else None
-            results = data.get("results") if isinstance(data, dict) else None
-            if not isinstance(results, list):
-                raise MalformedResponseError(
-                    PROVIDER, f"GET {path}/results: no data.results list in {str(body)[:120]}"
-                )
-            rows.extend(results)
-            meta = meta or (body.get("meta") if isinstance(body.get("meta"), dict) else {})
-            full_set = product != "reverse" and total is not None and len(rows) >= total
-            if len(results) < RESULTS_LIMIT or full_set:
-                break
-        return rows, {**meta, "pages": page}
+            return body
+
+        return read_pages(fetch, product, total, f"{path}/results")
 
     # ------------------------------------------------------------------------ single lookups
 

@@ -404,6 +404,13 @@ def row_product(row: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _reverse_miss(row: Mapping[str, Any]) -> bool:
+    """The per-endpoint not-found answer of a reverse lookup: no `found`, no profile field, just
+    the echoed `email` (providers.md 2.6). Too bare to tell its product by itself, so it is read
+    as a reverse lookup only where the endpoint says so."""
+    return "email" in row and set(row) <= {"email", "message", "creditsConsumed"}
+
+
 def parse_row(product: str | None, row: Any, raw: Any = None) -> Parsed:
     """One answer → Parsed; anything unreadable → a FAILED record keeping the raw row.
 
@@ -414,6 +421,8 @@ def parse_row(product: str | None, row: Any, raw: Any = None) -> Parsed:
             product, None, failed(f"expected a result object, got {row!r:.80}", raw or row)
         )
     kind = row_product(row) and (product or row_product(row))
+    if kind is None and product == "reverse" and _reverse_miss(row):
+        kind = "reverse"
     readers: dict[str, Callable[..., Parsed]] = {
         "validation": validation_row,
         "finder": finder_row,

@@ -39,8 +39,10 @@ COMPLETION_EVENTS = {
 
 
 def _lead_from_result_id(result_id: str | None) -> dict[str, str] | None:
-    """Finder misses have no email to use as result_id; the sandbox sends `first|last|domain`
-    (ASSUMPTION — the doc is silent)."""
+    """Finder misses have no email to use as result_id, and the doc is silent on what they carry
+    (UNKNOWN). The rich sandbox sends `first|last|domain` (ASSUMPTION); anything else, e.g. an
+    opaque id, yields no lead: the record then shows no input, email or name, matches no request
+    (correlate.py: nothing to compare) and names nobody — the results fetch answers the person."""
     parts = (result_id or "").split("|")
     if len(parts) == 3 and all(p.strip() for p in parts):
         return {"firstName": parts[0], "lastName": parts[1], "domain": parts[2]}

@@ -9,9 +9,12 @@ the shared Transport's job; this module only knows The Hog's dialect:
 * `POST /api/enrichments` takes up to 100 identifiers and answers either 200 with the data at once
   (single LinkedIn identifier, contact fields only) or 202 with an operation to poll — clients must
   handle both for every request;
-* every submit carries an `Idempotency-Key` derived from its body, so a submit whose outcome is
-  unknown (dropped connection, 5xx, unreadable body) is simply sent again: The Hog answers with the
-  operation it already started and charges nothing more (3.1). Hence `idempotent=True` on submits;
+* every submit carries an `Idempotency-Key` derived from its body and the caller's attempt, so a
+  submit whose outcome is unknown (dropped connection, 500/504, unreadable body) is simply sent
+  again: The Hog answers with the operation it already started and charges nothing more (3.1).
+  Those retries are made here (`_post_submit`), so that a call that still fails is reported as an
+  unknown outcome whenever one of its tries may have been processed — the caller must then replay
+  it with the same attempt, never ask again with a new one (that would be a second, paid job);
 * there are no webhooks for enrichment: polling only.
 
 What a poll brings back is read by `payloads` (the same readers as `flatten()`).
@@ -20,6 +23,8 @@ What a poll brings back is read by `payloads` (the same readers as `flatten()`).
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
@@ -134,8 +139,11 @@ class ThehogClient(TransportClient):
         People The Hog cannot serve (no LinkedIn URL or email, or only fields it does not offer)
         are refused without a call. `on_submitted` gets each call's Submissions as soon as they are
         known, so a ledger can record them before the next call. If a call fails, the error carries
-        `accepted_submissions` (everything accepted before it). Submitting the same requests again
-        is safe: the idempotency key replays the operation already started, at no cost.
+        `accepted_submissions` (everything accepted before it); it is a SubmitOutcomeUnknownError
+        when the call may have started a job. Submitting the same requests again with the same
+        `attempt` is safe: the idempotency key replays the operation already started, at no cost —
+        whatever that operation became, a failed one included. A new attempt gets new keys: a job
+        of its own (paid again if a job of the old attempt did run).
         """
         if webhook_url and not self._warned_webhook:
             self._warned_webhook = True
@@ -176,14 +184,7 @@ class ThehogClient(TransportClient):
         else:
             body["identifiers"] = [p.identifier for p in chunk]
         key = idempotency_key(body, attempt)
-        status, answer = self.transport.request_json(
-            "POST",
-            SUBMIT_ROUTE,
-            json_body=body,
-            headers={"Idempotency-Key": key},
-            idempotent=True,  # the key makes a repeat return the same operation, uncharged
-            accept=frozenset({422}),
-        )
+        status, answer = self._post_submit(body, key)
         submissions = []
         for position, planned in enumerate(chunk):
             raw: dict[str, Any] = {
@@ -198,6 +199,45 @@ class ThehogClient(TransportClient):
                 raw["skipped"] = [f"{name}: not offered by The Hog" for name in planned.skipped]
             submissions.append(_submission(planned, status, answer, raw))
         return submissions
+
+    def _post_submit(self, body: Mapping[str, Any], key: str) -> tuple[int, Any]:
+        """POST one submit, retried under its key until answered.
+
+        The transport is told the call is not idempotent, so that it reports every try that may
+        have been processed (dropped after sending, timed out, 500/504, unreadable body) instead of
+        retrying it out of sight; such tries are retried here with the same key, a free replay
+        (3.1). Tries that were certainly not processed (refused connection, 429, 502/503) the
+        transport retries itself. A call that still fails is an unknown outcome
+        (SubmitOutcomeUnknownError) when any of its tries may have been processed, whatever the
+        last error was: a new attempt could then start a second, paid job, only a replay with
+        the same key is safe. Otherwise the error is what the provider said (nothing started)."""
+        transport, retry = self.transport, self.transport.retry
+        started = time.monotonic()
+        maybe_processed: SubmitOutcomeUnknownError | None = None
+        for attempt in range(1, retry.max_attempts + 1):
+            try:
+                return transport.request_json(
+                    "POST",
+                    SUBMIT_ROUTE,
+                    json_body=body,
+                    headers={"Idempotency-Key": key},
+                    idempotent=False,  # see above: retried here, under the same key
+                    accept=frozenset({422}),
+                )
+            except SubmitOutcomeUnknownError as exc:
+                maybe_processed = exc
+                delay = transport._backoff(attempt)
+                spent = time.monotonic() - started
+                if attempt == retry.max_attempts or spent + delay > retry.max_total_s:
+                    raise _outcome_unknown(exc, exc) from None
+                log.info("thehog: %s; retry %d under the same key", exc.message, attempt)
+                transport.stats["retries"] += 1
+                transport.sleep(delay)
+            except ProviderError as exc:
+                if maybe_processed is None:
+                    raise
+                raise _outcome_unknown(maybe_processed, exc) from exc
+        raise AssertionError("unreachable")
 
     # -------------------------------------------------------------------------------- poll
 
@@ -308,8 +348,10 @@ class ThehogClient(TransportClient):
         webhook_url: str | None = None,
         **collect_kw: Any,
     ) -> list[EnrichmentResult]:
-        """submit + collect."""
-        return self.collect(self.submit(requests, webhook_url=webhook_url), **collect_kw)
+        """submit + collect, as a new attempt: its own keys, so an operation that failed for an
+        earlier call with the same body is never handed back as this one's answer."""
+        submissions = self.submit(requests, webhook_url=webhook_url, attempt=uuid.uuid4().hex)
+        return self.collect(submissions, **collect_kw)
 
 
 # ------------------------------------------------------------------------------------ submissions
@@ -336,10 +378,25 @@ def _submission(planned: _Planned, status: int, answer: Any, raw: dict[str, Any]
             PROVIDER,
             f"POST {SUBMIT_ROUTE}: HTTP {status} without an operation id ({str(answer)[:120]!r})",
             status=status,
-            hint="submitting the same requests again is safe: the idempotency key replays the "
-            "operation if one was started",
+            hint="replaying the same submit (same people, same attempt) is safe: the "
+            "idempotency key replays the operation if one was started",
         )
     return Submission(**common, provider_ref=op_id)
+
+
+def _outcome_unknown(
+    processed: SubmitOutcomeUnknownError, last: ProviderError
+) -> SubmitOutcomeUnknownError:
+    """The submit failed after a try that may have started a job: replay it, never ask anew."""
+    detail = processed.message if last is processed else f"{processed.message}; then {last}"
+    return SubmitOutcomeUnknownError(
+        PROVIDER,
+        detail,
+        status=last.status,
+        code=last.code,
+        hint="replay the same submit (same people, same attempt, so the same Idempotency-Key): "
+        "The Hog answers with the operation it may have started, at no extra cost",
+    )
 
 
 def _take_record(records: list[EnrichmentResult], submission: Submission) -> EnrichmentResult:

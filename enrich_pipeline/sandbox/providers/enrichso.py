@@ -63,6 +63,12 @@ def _legacy_shape(call: Call) -> bool:
     return call.state.config.enrichso_shape == "legacy"
 
 
+def _per_endpoint_only(call: Call) -> bool:
+    """The "documented" shape in the per-endpoint dialect: no `found` where that spec has none
+    (reverse lookup, phones: providers.md 2.6, 2.7). The quick reference ("legacy") shows one."""
+    return call.state.config.shape == "documented" and not _legacy_shape(call)
+
+
 def _receipt(call: Call, used: int, started: float) -> dict[str, Any]:
     return {
         "creditsUsed": used,
@@ -121,8 +127,12 @@ async def reverse_lookup(call: Call) -> Response:
     call.state.counters.submitted(PROVIDER, person.person_id if person else None)
     if person is None or not has_profile:
         wallet(call).refund(price, call.key, "Reverse email lookup refund (no profile)")
-        # Not found: ASSUMPTION (providers.md 2.6) 200 with found: false and nothing billed.
-        return ok({"found": False, "email": address}, **_receipt(call, 0, started))
+        # Not found: ASSUMPTION (providers.md 2.6) 200 with found: false and nothing billed; the
+        # per-endpoint spec has no `found`: no profile fields, only the echoed email.
+        missing = (
+            {"email": address} if _per_endpoint_only(call) else {"found": False, "email": address}
+        )
+        return ok(missing, **_receipt(call, 0, started))
     return ok(answers.profile_data(person), **_receipt(call, price, started))
 
 
@@ -149,7 +159,10 @@ async def find_phones(call: Call) -> Response:
         listed: list[Any] = [{"number": number, "type": kind} for number, kind in phones]
     else:
         listed = [number for number, _ in phones]
-    return ok({"found": bool(phones), "phones": listed}, **_receipt(call, used, started))
+    data: dict[str, Any] = {"phones": listed}  # per-endpoint spec: `phones` only
+    if not _per_endpoint_only(call):
+        data = {"found": bool(phones), **data}  # quick reference / emulator default
+    return ok(data, **_receipt(call, used, started))
 
 
 # ----------------------------------------------------------------------------------------- wallet

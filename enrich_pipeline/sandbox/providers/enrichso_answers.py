@@ -244,7 +244,8 @@ def finder_data(f: Finding) -> dict[str, Any]:
 
 def finder_hook(f: Finding) -> dict[str, Any]:
     """Per-result webhook data. result_id is the found email (doc example); for a miss the doc is
-    silent — ASSUMPTION: the lead as `firstName|lastName|domain`."""
+    silent — ASSUMPTION: the lead as `firstName|lastName|domain` (the "documented" shape sends an
+    opaque id instead: enrichso_products.documented_row)."""
     data = finder_data(f)
     result: dict[str, Any] = {
         "email": f.email,

@@ -13,7 +13,12 @@ from starlette.responses import Response
 
 from enrich_pipeline.sandbox.clock import iso_now
 from enrich_pipeline.sandbox.jobs import JobTimer
-from enrich_pipeline.sandbox.providers.enrichso_products import Keyed, Product, Row
+from enrich_pipeline.sandbox.providers.enrichso_products import (
+    Keyed,
+    Product,
+    Row,
+    documented_row,
+)
 from enrich_pipeline.sandbox.providers.enrichso_wire import (
     OBJECT_ID,
     PROVIDER,
@@ -95,6 +100,10 @@ def _store(call: Call) -> EnrichsoStore:
     return call.store  # type: ignore[no-any-return]
 
 
+def _documented(call: Call) -> bool:
+    return call.state.config.shape == "documented"
+
+
 def _dedupe(keyed: Keyed) -> Keyed:
     seen: dict[str, Any] = {}
     for key, item in keyed:
@@ -118,11 +127,16 @@ def submit_handler(product: Product) -> Handler:
         if running is not None and not running.snapshot().terminal:
             # 409 is documented for the IP-to-company batch only; ASSUMPTION (providers.md 2.1):
             # the contact batches refuse an identical resubmission while the first still runs.
-            raise ApiError(409, "Duplicate batch submission detected")
+            # Naming the running batch is undocumented too: "rich" adds it as a problem
+            # extension, "documented" sends the bare problem.
+            named = {"batchId": running.batch_id} if not _documented(call) else {}
+            raise ApiError(409, "Duplicate batch submission detected", **named)
         batch_id = object_id()
         reserve = len(unique) * product.credits_per_item
         charge(call, reserve, f"{product.label} batch reservation", batchId=batch_id)
         rows = [product.answer(call.world, item) for _, item in unique]
+        if _documented(call):
+            rows = [documented_row(product, row) for row in rows]
         batch = Batch(batch_id, product, call.key, rows, call.state.start_job(PROVIDER), reserve)
         store.batches[batch_id] = batch
         store.latest[fingerprint] = batch_id
@@ -204,6 +218,8 @@ def results_handler(product: Product, param: str) -> Handler:
     async def results(call: Call) -> Response:
         page = int_query(call, "page", 1, 1, None)
         limit = int_query(call, "limit", 100, 1, 1000)
+        cap = call.state.config.enrichso_page_cap  # a server serving fewer rows than asked
+        limit = min(limit, cap) if cap else limit
         batch = _find(call, product, param)
         now = batch.snapshot()
         listed = [row.result for row in now.delivered if row.result is not None]

@@ -7,7 +7,7 @@ The batch engine (enrichso_batches.py) is product-agnostic: it dedupes on each i
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from enrich_pipeline.sandbox.providers import enrichso_answers as answers
@@ -15,6 +15,7 @@ from enrich_pipeline.sandbox.providers.enrichso_wire import (
     bad_request,
     email,
     linkedin_url,
+    object_id,
     string_list,
     text,
 )
@@ -121,6 +122,16 @@ FINDER = Product(
     parse=_leads,
     answer=_finder_row,
 )
+
+
+def documented_row(product: Product, row: Row) -> Row:
+    """A row as the "documented" shape sends it. A finder callback's result_id is the found email
+    (the doc's example); for a miss the doc is silent (UNKNOWN), so nothing readable: an opaque
+    24-hex id, as a result record's own id might be, instead of rich's `first|last|domain`."""
+    if product is FINDER and not row.charged:
+        return replace(row, hook={**row.hook, "result_id": object_id()})
+    return row
+
 
 # -------------------------------------------------------------------------------- reverse lookup
 
