@@ -155,7 +155,7 @@ def plan_requests(
             and f not in known.blocked
             and can_produce(provider, f, known)
         }
-        if E in wanted and _verify_first(provider, known):
+        if E in fields and _verify_first(provider, known):
             fields = (fields - {E}) | {V}
         elif E in fields and _verify_later(provider, known, later):
             fields -= {E}
@@ -179,17 +179,13 @@ def plan_requests(
 
 def _verify_first(provider: str, known: Known) -> bool:
     """Verify the email we hold rather than pay a finder, when this provider verifies for less."""
-    if E in known.answered or E in known.blocked:
-        return False
-    # A provider that cannot find this person's email may still verify the one we hold.
-    finder = price(provider, E) if can_produce(provider, E, known) else None
     return (
         known.email is not None
         and known.email_status in UNVERIFIED
         and V not in known.answered
         and V not in known.blocked
         and can_produce(provider, V, known)
-        and (finder is None or price(provider, V) < finder)
+        and price(provider, V) < price(provider, E)
     )
 
 
@@ -204,7 +200,11 @@ def _verify_later(provider: str, known: Known, later: Sequence[str]) -> bool:
         return False
     finder = price(provider, E)
     # At equal price the verification wins: it answers about the address we hold.
-    return any(can_produce(p, V, known) and price(p, V) <= finder for p in later)
+    # (a later provider verifies in place of its own finder, so it must be one it could ask)
+    return any(
+        can_produce(p, V, known) and can_produce(p, E, known) and price(p, V) <= finder
+        for p in later
+    )
 
 
 def _satisfies(field: WantedField, result: EnrichmentResult) -> bool:
