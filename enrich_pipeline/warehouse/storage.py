@@ -114,6 +114,7 @@ class Warehouse:
         (WarehouseModeError). None: read, erase and rewrite whatever it holds."""
         self.root = Path(root)
         self.mode = mode
+        self._mode_checked = False  # the folder's stamp is read once per Warehouse, not per write
         self.schemas: dict[str, pa.Schema] = {
             **TABLE_SCHEMAS,
             "provider_report": REPORT_SCHEMA,
@@ -171,7 +172,7 @@ class Warehouse:
 
     def _stamp_mode(self) -> None:
         """The folder's mode, written by its first write; a write in the other mode is refused."""
-        if self.mode is None:
+        if self.mode is None or self._mode_checked:
             return
         marker = self.root / MODE_FILE
         made = marker.read_text().strip() if marker.exists() else None
@@ -186,6 +187,7 @@ class Warehouse:
                 f"ENRICH_WAREHOUSE_DIR at a {self.mode.value} folder, or unset it for the default "
                 "(data/warehouse for sandbox, data/live/warehouse for live)"
             )
+        self._mode_checked = True
 
     def read_table(self, table: str, days: Sequence[str] | None = None) -> pa.Table | None:
         """All (or the given) days of a table with the hive `date` column (date32), columns unified
