@@ -7,6 +7,8 @@ UV := $(shell command -v uv 2>/dev/null || echo $(UV_TOOL_DIR)/bin/uv)
 VENV := .venv
 STAMP := $(VENV)/.synced
 PORT ?= 8700
+UI_PORT ?= 3000
+UI_GRACE ?= 30
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
 .PHONY: setup run demo ui sandbox test test-faults lint fmt clean
@@ -32,13 +34,11 @@ run: setup
 demo: setup
 	$(VENV)/bin/enrich-pipeline demo
 
-# The Dagster UI with the sample data; the sandbox runs beside it on $(PORT).
+# The Dagster UI (`dg dev` on $(UI_PORT)) with the sample data; the sandbox runs beside it on $(PORT).
+# One supervisor owns both: Ctrl-C, SIGTERM to make, or either part dying stops all of it
+# (webserver, daemon, code servers, sandbox), SIGKILL after UI_GRACE seconds.
 ui: setup
-	@echo ">> sandbox on http://127.0.0.1:$(PORT), Dagster UI on http://127.0.0.1:3000"
-	ENRICH_SANDBOX_URL=http://127.0.0.1:$(PORT) ENRICH_SANDBOX_SPEED=$${ENRICH_SANDBOX_SPEED:-0.05} \
-	  bash -c 'trap "kill 0" EXIT; \
-	    SANDBOX_SPEED=$$ENRICH_SANDBOX_SPEED $(VENV)/bin/enrich-pipeline sandbox --port $(PORT) & \
-	    $(VENV)/bin/dagster dev -w workspace.yaml -p 3000'
+	exec $(VENV)/bin/python -m enrich_pipeline.cli.ui --port $(UI_PORT) --sandbox-port $(PORT) --grace $(UI_GRACE)
 
 sandbox: setup
 	$(VENV)/bin/enrich-pipeline sandbox --port $(PORT)

@@ -61,6 +61,9 @@ class Settings(BaseModel):
     # The enrich.so plan of the live key (its rate limits, providers.md 2.1): a free-plan key paced
     # as growth would meet 429s.
     enrichso_plan: str = "growth"
+    # Dagster's event log cannot be erased by `forget`: previews there mask personal values unless
+    # this is set (ENRICH_FULL_PREVIEWS=true), e.g. on a machine holding no real people.
+    full_previews: bool = False
 
     @field_validator("provider_order")
     @classmethod
@@ -129,6 +132,8 @@ class Settings(BaseModel):
             values["first_day"] = raw
         if raw := env.get("ENRICH_WEBHOOK_URL"):
             values["webhook_url"] = raw
+        if raw := env.get("ENRICH_FULL_PREVIEWS"):
+            values["full_previews"] = raw  # pydantic reads true/false, 1/0, yes/no, on/off
         if raw := env.get("ENRICH_FAILOVER"):
             values["failover"] = raw  # pydantic reads true/false, 1/0, yes/no, on/off
         for name in ("budget_per_run", "budget_per_day"):

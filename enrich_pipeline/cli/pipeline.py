@@ -39,9 +39,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def raw_days(raw_dir: Path) -> list[str]:
-    from enrich_pipeline.defs.automation import day_fingerprints
+    """The day folders holding prospect files (the files raw_prospects reads), oldest first."""
+    from enrich_pipeline.ingest.fingerprint import day_stat_lines
 
-    return sorted(day_fingerprints(raw_dir))
+    return sorted(day_stat_lines(raw_dir))
 
 
 @dataclass(frozen=True)

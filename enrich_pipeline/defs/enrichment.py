@@ -1,12 +1,13 @@
 """One enrichment asset per provider, made by one factory and chained in the waterfall order."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import dagster as dg
 import pyarrow as pa
 
-from enrich_pipeline.defs.store import DAILY, ONE_DAY_PER_RUN, PipelineStore, markdown_table
+from enrich_pipeline.defs.metadata import OWNERS, figures, preview, table_metadata
+from enrich_pipeline.defs.store import DAILY, ONE_DAY_PER_RUN, PipelineStore
 from enrich_pipeline.mode import host_of, origin
 from enrich_pipeline.model import Attempt, EnrichmentResult, Outcome, WantedField
 from enrich_pipeline.providers.errors import ProviderError
@@ -17,6 +18,7 @@ from enrich_pipeline.spend.runner import ProviderRun, RunSettings, run_provider
 from enrich_pipeline.spend.suppression import SuppressionList, suppressed_attempts
 from enrich_pipeline.spend.waterfall import Known, fold_attempts, plan_requests
 from enrich_pipeline.warehouse.flatten import attempts_table
+from enrich_pipeline.warehouse.report import provider_figures, provider_report
 from enrich_pipeline.webhooks.receiver import webhook_url
 
 BATCH_MAX = {"lemlist": 500, "enrichso": 10_000, "thehog": 100}
@@ -83,15 +85,21 @@ def attempts_partition(run: ProviderRun, day: str) -> pa.Table:
 
 
 def run_metadata(
-    run: ProviderRun, planned: int, wanted: frozenset[WantedField]
+    run: ProviderRun, people: int, asked: int, day_figures: Mapping[str, object], *, full: bool
 ) -> dict[str, object]:
-    found = [a for a in run.attempts if a.outcome is Outcome.FOUND]
-    rates = {}
-    for field in sorted(wanted, key=lambda f: f.value):
-        asked = [a for a in run.attempts if field in a.fields]
-        got = [a for a in found if field in a.fields and _has(a.result, field)]
-        rates[field.value] = round(len(got) / len(asked), 3) if asked else None
-    preview = [
+    """What this step did, in figures the UI can plot (definitions in the README).
+
+    This run: people_open (people of the day still missing a wanted field when this provider's turn
+    came); people_asked (those of them this provider can answer: the plan); new_submissions
+    (requests the provider accepted in this run: 0 when everything came from the ledger);
+    answered_from_ledger (people answered in full, free, by answers already bought: earlier days',
+    or this day's on a re-run); resumed_jobs (people submitted by an earlier run, collected now);
+    credits_spent (credits of the answers this run received).
+    The day (`day_figures`, from provider_report's definitions, the same whatever run it is):
+    <field>_attempted / _found / _find_rate / _credits / _cache_hits, requests_*, credits.
+    """
+    outcomes = {f"outcome_{o.value}": run.count(o) for o in Outcome if run.count(o)}
+    preview_rows = [
         {
             "person_key": a.result.person_key,
             "outcome": a.outcome.value,
@@ -103,34 +111,24 @@ def run_metadata(
         }
         for a in run.attempts
     ]
-    outcomes = {o.value: run.count(o) for o in Outcome if run.count(o)}
-    return {
-        "people_sent": planned,
-        "rows": len(run.attempts),
-        "new_submissions": run.new_submissions,
-        "resumed_jobs": run.resumed,
-        "cache_hits": run.cache_hits,
-        "credits_spent": run.credits_spent,
-        "outcomes": dg.MetadataValue.json(outcomes),
-        "found_rate": dg.MetadataValue.json(rates),
-        "stopped": run.stopped or "",
-        "preview": dg.MetadataValue.md(
-            markdown_table(
-                preview,
+    return figures(
+        {
+            "people_open": people,
+            "people_asked": asked,
+            "new_submissions": run.new_submissions,
+            "answered_from_ledger": run.cache_hits,
+            "resumed_jobs": run.resumed,
+            "credits_spent": run.credits_spent,
+            **outcomes,
+            **day_figures,
+            "stopped": run.stopped or None,
+            "preview": preview(
+                preview_rows,
                 ["person_key", "outcome", "email", "email_status", "phones", "linkedin", "cached"],
-            )
-        ),
-    }
-
-
-def _has(result: EnrichmentResult, field: WantedField) -> bool:
-    if field is WantedField.EMAIL:
-        return bool(result.email)
-    if field is WantedField.PHONE:
-        return bool(result.phones)
-    if field is WantedField.LINKEDIN:
-        return result.linkedin is not None
-    return result.email_status is not None
+                full=full,
+            ),
+        }
+    )
 
 
 class EnrichmentConfig(dg.Config):
@@ -152,6 +150,7 @@ def build_enrichment_asset(
         deps=upstream,
         pool=provider,  # one key is never driven by two runs at once (pool limit in dagster.yaml)
         kinds={"python", "parquet"},
+        owners=OWNERS,
         required_resource_keys={"store", provider},
         description=(
             f"People still missing a wanted field that {provider} can produce from what is known so "
@@ -179,10 +178,9 @@ def build_enrichment_asset(
         ledger = store.ledger()
 
         def progress(p: PollProgress) -> None:
-            spent = ledger.credits_spent(day=day, provider=provider)
-            context.log.info(
-                "%s %s: %d/%d jobs done, %d credits so far", provider, day, p.done, p.total, spent
-            )
+            # the answers' own credits: they reach the ledger when the wait ends, not before
+            credits = "" if p.credits is None else f", {p.credits} credits in the answers so far"
+            context.log.info("%s %s: %d/%d jobs done%s", provider, day, p.done, p.total, credits)
 
         run_record = context.instance.get_run_record_by_id(context.run.run_id)
         started = run_record.create_timestamp if run_record is not None else None
@@ -228,15 +226,38 @@ def build_enrichment_asset(
             ledger.close()
         skipped = suppressed_attempts(provider, suppressed)
         recorded = replace(run, attempts=[*run.attempts, *skipped])
+        table = attempts_partition(recorded, day)
         store.warehouse().write_partition(
             attempts_table_name(provider),
             day,
-            attempts_partition(recorded, day),
+            table,
             origin=origin(store.mode, client.transport.base_url),  # e.g. live:api.lemlist.com
         )
-        metadata = run_metadata(run, len(requests), settings.wanted_fields)
-        metadata["suppressed"] = len(suppressed)  # a count only: never who
-        return dg.MaterializeResult(metadata=metadata)
+        context.log.info(
+            "%s %s: %d credits spent, %d people answered from the ledger",
+            provider,
+            day,
+            run.credits_spent,
+            run.cache_hits,
+        )
+        day_ledger = store.ledger()
+        try:
+            sent = day_ledger.sent_requests(day, provider)
+        finally:
+            day_ledger.close()
+        day_report = provider_report(
+            sent, table, None, day=day, provider_order=settings.provider_order
+        )
+        metadata = run_metadata(
+            run,
+            len(people),
+            len(requests),
+            provider_figures(day_report, provider),
+            full=settings.full_previews,
+        )
+        if suppressed:
+            metadata["suppressed"] = len(suppressed)  # a count only: never who
+        return dg.MaterializeResult(metadata={**table_metadata(table), **metadata})
 
     return _enrichment
 

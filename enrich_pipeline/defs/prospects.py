@@ -4,7 +4,9 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from enrich_pipeline.defs.store import DAILY, ONE_DAY_PER_RUN, PipelineStore, markdown_table
+from enrich_pipeline.defs.metadata import OWNERS, figures, preview, table_metadata
+from enrich_pipeline.defs.store import DAILY, ONE_DAY_PER_RUN, PipelineStore
+from enrich_pipeline.ingest.fingerprint import FINGERPRINT_KEY, day_fingerprint
 from enrich_pipeline.ingest.prospects import (
     REJECT_COLUMNS,
     merge_with_earlier,
@@ -12,6 +14,7 @@ from enrich_pipeline.ingest.prospects import (
     problems_as_rejects,
     read_raw_day,
 )
+from enrich_pipeline.settings import settings
 
 REJECTS_SCHEMA = pa.schema(
     [(c, pa.int64() if c == "source_row" else pa.string()) for c in REJECT_COLUMNS]
@@ -28,7 +31,8 @@ def rejects_table(frame: pd.DataFrame) -> pa.Table:
 
 def _preview(frame: pd.DataFrame, columns: list[str]) -> dg.MetadataValue:
     shown = [c for c in columns if c in frame.columns]
-    return dg.MetadataValue.md(markdown_table(frame[shown].head(5).to_dict("records"), shown))
+    rows = frame[shown].head(5).to_dict("records")
+    return preview(rows, shown, full=settings().full_previews)
 
 
 @dg.asset(
@@ -36,15 +40,15 @@ def _preview(frame: pd.DataFrame, columns: list[str]) -> dg.MetadataValue:
     backfill_policy=ONE_DAY_PER_RUN,
     group_name="prospects",
     kinds={"python", "parquet"},
+    owners=OWNERS,
     description="Every CSV/Parquet file of the day, read as is, with source file and row number.",
 )
 def raw_prospects(context: dg.AssetExecutionContext, store: PipelineStore) -> dg.MaterializeResult:
     day = context.partition_key
     raw = read_raw_day(store.day_dir(day), day=day)
     warehouse = store.warehouse()
-    warehouse.write_partition(
-        "raw_prospects", day, pa.Table.from_pandas(raw.frame, preserve_index=False)
-    )
+    table = pa.Table.from_pandas(raw.frame, preserve_index=False)
+    warehouse.write_partition("raw_prospects", day, table)
     warehouse.write_partition("raw_problems", day, rejects_table(problems_as_rejects(raw.problems)))
     files = sorted(raw.frame["source_file"].unique()) if len(raw.frame) else []
     context.log.info(
@@ -56,9 +60,11 @@ def raw_prospects(context: dg.AssetExecutionContext, store: PipelineStore) -> dg
     )
     return dg.MaterializeResult(
         metadata={
-            "rows": len(raw.frame),
-            "files": dg.MetadataValue.json(files),
+            **table_metadata(table),
+            "files": dg.MetadataValue.text(", ".join(files)),
             "unreadable_rows": len(raw.problems),
+            # what the sensor compares: a day whose files still hash to this is not run again
+            FINGERPRINT_KEY: day_fingerprint(store.day_dir(day)),
         }
     )
 
@@ -67,11 +73,15 @@ def raw_prospects(context: dg.AssetExecutionContext, store: PipelineStore) -> dg
     partitions_def=DAILY,
     backfill_policy=ONE_DAY_PER_RUN,
     group_name="prospects",
+    # subsettable, like contacts_tables: any selection backfills from the UI (issue 14)
+    can_subset=True,
     specs=[
         dg.AssetSpec(
             "prospects",
             deps=[raw_prospects],
             kinds={"python", "parquet"},
+            owners=OWNERS,
+            skippable=True,
             description=(
                 "Normalised people of the day: names, emails, registrable domains, canonical LinkedIn "
                 "URLs, person_key, duplicates merged."
@@ -81,6 +91,8 @@ def raw_prospects(context: dg.AssetExecutionContext, store: PipelineStore) -> dg
             "prospect_rejects",
             deps=[raw_prospects],
             kinds={"parquet"},
+            owners=OWNERS,
+            skippable=True,
             description=(
                 "Every raw row (or field) that could not be used, with file, row, field and reason."
             ),
@@ -104,26 +116,37 @@ def prospects(context: dg.AssetExecutionContext, store: PipelineStore):  # type:
     rejects = result.rejects
     if problems is not None and problems.num_rows:
         rejects = pd.concat([problems.to_pandas(), rejects], ignore_index=True)
-    warehouse.write_partition("prospects", day, pa.Table.from_pandas(people, preserve_index=False))
-    warehouse.write_partition("prospect_rejects", day, rejects_table(rejects))
-    rejected = int((rejects["severity"] != "field_dropped").sum()) if len(rejects) else 0
-    yield dg.MaterializeResult(
-        asset_key="prospects",
-        metadata={
-            "rows": len(people),
-            "raw_rows": len(frame),
-            "duplicates_merged": int(people["duplicates"].sum()) if len(people) else 0,
-            "seen_on_earlier_days": int(people["seen_before"].sum()) if len(people) else 0,
-            "preview": _preview(
-                people, ["person_key", "first_name", "last_name", "company_domain"]
-            ),
-        },
-    )
-    yield dg.MaterializeResult(
-        asset_key="prospect_rejects",
-        metadata={
-            "rows": len(rejects),
-            "rejected_rows": rejected,
-            "preview": _preview(rejects, ["source_file", "source_row", "field", "reason"]),
-        },
-    )
+    selected = {key.to_user_string() for key in context.selected_asset_keys}
+    if "prospects" in selected:
+        table = pa.Table.from_pandas(people, preserve_index=False)
+        warehouse.write_partition("prospects", day, table)
+        yield dg.MaterializeResult(
+            asset_key="prospects",
+            metadata={
+                **table_metadata(table),
+                **figures(
+                    {
+                        "raw_rows": len(frame),
+                        "duplicates_merged": int(people["duplicates"].sum()) if len(people) else 0,
+                        "seen_on_earlier_days": int(people["seen_before"].sum())
+                        if len(people)
+                        else 0,
+                    }
+                ),
+                "preview": _preview(
+                    people, ["person_key", "first_name", "last_name", "company_domain"]
+                ),
+            },
+        )
+    if "prospect_rejects" in selected:
+        table = rejects_table(rejects)
+        warehouse.write_partition("prospect_rejects", day, table)
+        rejected = int((rejects["severity"] != "field_dropped").sum()) if len(rejects) else 0
+        yield dg.MaterializeResult(
+            asset_key="prospect_rejects",
+            metadata={
+                **table_metadata(table),
+                "rejected_rows": rejected,
+                "preview": _preview(rejects, ["source_file", "source_row", "field", "reason"]),
+            },
+        )

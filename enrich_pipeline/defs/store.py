@@ -52,17 +52,3 @@ class PipelineStore(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     def ledger(self) -> Ledger:
         return Ledger(Path(self.state_dir) / "ledger.sqlite", Mode(self.mode))
-
-
-def markdown_table(rows: list[dict[str, object]], columns: list[str], limit: int = 5) -> str:
-    """A small markdown preview for Dagster metadata (never raw payloads, never secrets)."""
-    if not rows:
-        return "_no rows_"
-
-    def cell(value: object) -> str:
-        text = "" if value is None else str(value)
-        return text.replace("|", "\\|").replace("\n", " ")[:60]
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows[:limit]]
-    return "\n".join(lines)

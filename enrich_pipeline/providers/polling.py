@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
+
+from enrich_pipeline.model import EnrichmentResult
 
 log = logging.getLogger("enrich_pipeline.providers")
 
@@ -19,10 +21,18 @@ class PollProgress:
     done: int
     total: int
     elapsed_s: float
+    # Credits of the answers received so far in this wait (as the provider reported or priced them;
+    # they reach the ledger as soon as the wait ends). None when the caller cannot price answers.
+    credits: int | None = None
 
 
 ProgressCallback = Callable[[PollProgress], None]
 T = TypeVar("T")
+
+
+def answers_cost(_ref: str, answers: Sequence[EnrichmentResult]) -> int:
+    """`cost_of` for a poll whose value is the job's records: the credits they carry."""
+    return sum(answer.cost_credits or 0 for answer in answers)
 
 
 def log_progress(progress: PollProgress) -> None:
@@ -45,9 +55,11 @@ def poll_until_done(
     on_progress: ProgressCallback | None = log_progress,
     progress_every_s: float = 5.0,
     sleep: Callable[[float], None] = time.sleep,
+    cost_of: Callable[[str, T], int] | None = None,
 ) -> tuple[dict[str, T], list[str]]:
     """Poll each ref until `poll_once` returns a terminal value (not None) or `timeout_s` passes.
 
+    `cost_of(ref, value)` prices a finished ref once, for the progress reports' running credits.
     Returns (finished results by ref, refs still pending at the deadline).
     """
     pending = list(dict.fromkeys(refs))
@@ -55,6 +67,7 @@ def poll_until_done(
     finished: dict[str, T] = {}
     started = time.monotonic()
     last_report = started
+    credits: int | None = 0 if cost_of is not None else None
     while pending:
         still: list[str] = []
         for ref in pending:
@@ -63,10 +76,12 @@ def poll_until_done(
                 still.append(ref)
             else:
                 finished[ref] = result
+                if cost_of is not None and credits is not None:
+                    credits += cost_of(ref, result)
         pending = still
         now = time.monotonic()
         if on_progress is not None and (not pending or now - last_report >= progress_every_s):
-            on_progress(PollProgress(provider, len(finished), total, now - started))
+            on_progress(PollProgress(provider, len(finished), total, now - started, credits))
             last_report = now
         if not pending or now - started >= timeout_s:
             break

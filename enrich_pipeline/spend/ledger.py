@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from enrich_pipeline.mode import Mode
 from enrich_pipeline.model import (
@@ -172,6 +173,25 @@ class StoredResult:
     day: str
     fields: frozenset[WantedField]
     result: EnrichmentResult
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    """One request the ledger holds as sent for a day, whichever run sent it: a person's submission
+    to a provider that was accepted (`submitted`, `completed`) or may have been (`unknown`), with
+    one of its answers. A submission with several provider references (enrich.so: one per product)
+    gives one SentRequest per reference; one not answered yet (a pending job, an unknown submit)
+    gives `result` None. `cost_credits` is the stored answer's cost as recorded (0 unanswered)."""
+
+    submission_id: int
+    day: str
+    provider: str
+    person_key: str
+    state: str
+    fields: frozenset[WantedField]
+    provider_ref: str | None
+    result: EnrichmentResult | None
+    cost_credits: int
 
 
 class Ledger(Claims, Deliveries, ErasureRecords):
@@ -538,6 +558,48 @@ class Ledger(Claims, Deliveries, ErasureRecords):
             )
             for sid, row_day, fields, result_json in rows
         ]
+
+    def sent_requests(self, day: str, provider: str | None = None) -> list[SentRequest]:
+        """What `day` paid for, read-only: every request sent for the day (states `submitted`,
+        `unknown`, `completed`; never `intent`, `refused` or `call_failed`, which nothing was
+        charged for) with its stored answers, however many runs of the day there were."""
+        clauses, params = ["s.day = ?", "s.state IN ('submitted', 'unknown', 'completed')"], [day]
+        if provider is not None:
+            clauses.append("s.provider = ?")
+            params.append(provider)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT s.id, s.provider, s.person_key, s.state, s.fields, s.provider_refs, "
+                "r.result_json, COALESCE(r.cost_credits, 0) FROM submissions AS s "
+                "LEFT JOIN results AS r ON r.submission_id = s.id "
+                f"WHERE {' AND '.join(clauses)} ORDER BY s.id, r.id",
+                params,
+            ).fetchall()
+        by_submission: dict[int, list[tuple[Any, ...]]] = {}
+        for row in rows:
+            by_submission.setdefault(row[0], []).append(row)
+        out: list[SentRequest] = []
+        for sid, answers in by_submission.items():
+            _, provider_name, person, state, fields_json, refs_json, _, _ = answers[0]
+            fields = frozenset(WantedField(f) for f in json.loads(fields_json))
+            results = [
+                (EnrichmentResult.model_validate_json(row[6]), int(row[7]))
+                for row in answers
+                if row[6] is not None
+            ]
+            answered = {result.provider_ref for result, _ in results}
+            pending = [
+                ref
+                for ref in json.loads(refs_json or "[]")
+                if ref not in answered and state != "completed"
+            ]
+            requests = [(r.provider_ref, r, cost) for r, cost in results]
+            requests += [(ref, None, 0) for ref in pending]
+            for ref, result, cost in requests or [(None, None, 0)]:
+                out.append(
+                    SentRequest(sid, day, provider_name, person, state, fields, ref, result, cost)
+                )
+        return out
 
     def counts(self) -> dict[str, int]:
         """Rows per submission state plus results: for summaries and tests."""

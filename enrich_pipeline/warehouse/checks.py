@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 from email_validator import EmailNotValidError, validate_email
@@ -93,24 +93,49 @@ def found_rate_floor(contacts: pa.Table, floor: float) -> CheckOutcome:
         not low,
         "WARN",
         f"each field is found for at least {floor:.0%} of people",
-        {"floor": floor, "rates": {f: round(r, 3) for f, r in rates.items()}, "below": low},
+        {
+            "floor": float(floor),
+            **{f"{f}_coverage": round(r, 3) for f, r in rates.items()},
+            **({"below": ", ".join(sorted(low))} if low else {}),
+        },
     )
 
 
-def contact_checks(contacts: pa.Table, prospects: pa.Table, floor: float) -> list[CheckOutcome]:
-    return [
+def contact_checks(
+    contacts: pa.Table, prospects: pa.Table, floor: float, *, examples: bool = False
+) -> list[CheckOutcome]:
+    """Every check on a day's contacts. Offending values (`examples`) are personal data: kept only
+    when asked for (ENRICH_FULL_PREVIEWS), else the counts alone say what is wrong."""
+    outcomes = [
         person_key_unique(contacts),
         emails_valid(contacts),
         phones_e164(contacts),
         traceable_to_prospects(contacts, prospects),
         found_rate_floor(contacts, floor),
     ]
+    if examples:
+        return outcomes
+    return [
+        replace(o, metadata={k: v for k, v in o.metadata.items() if k != "examples"})
+        for o in outcomes
+    ]
 
 
-CHECK_NAMES = (
-    "person_key_unique",
-    "emails_valid",
-    "phones_e164",
-    "traceable_to_prospects",
-    "found_rate_floor",
+# What each check guards, as the Dagster UI shows it. ERROR checks block the day's provider_report
+# when they fail: a report over a broken contacts table would mislead.
+CHECK_DESCRIPTIONS: dict[str, str] = {
+    "person_key_unique": "ERROR, blocking: each person has exactly one contacts row for the day "
+    "(duplicates would double-count people and credits).",
+    "emails_valid": "ERROR, blocking: every chosen email is a syntactically valid address "
+    "(email-validator, no DNS lookups).",
+    "phones_e164": "ERROR, blocking: every phone is a valid number written in E.164 form "
+    "(+<country><number>, checked with phonenumbers).",
+    "traceable_to_prospects": "ERROR, blocking: every contact comes from a row of the day's "
+    "prospects (nothing enriched that nobody asked for).",
+    "found_rate_floor": "WARN: coverage (share of the day's people with the field, from any "
+    "provider) is at least ENRICH_FOUND_RATE_FLOOR for email, phone and LinkedIn.",
+}
+CHECK_NAMES: tuple[str, ...] = tuple(CHECK_DESCRIPTIONS)
+BLOCKING_CHECKS = frozenset(
+    {"person_key_unique", "emails_valid", "phones_e164", "traceable_to_prospects"}
 )

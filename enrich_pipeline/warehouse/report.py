@@ -1,55 +1,56 @@
-"""The coverage and cost report: per day, provider and field, what was asked, found and paid.
+"""The coverage and cost report: per day, provider and field, what was paid for, found and reused.
 
-`provider_report` turns one day's attempts (every `attempts_<provider>` partition, concatenated)
-into one row per (day, provider, field) for the fields email / phone / linkedin, plus one row per
-provider with `field = 'all'`. Columnar: DuckDB SQL over the Arrow tables, like `flatten`.
+`provider_report` gives one row per (day, provider, field) for email / phone / linkedin plus one
+`field = 'all'` row per provider. It reads what the day PAID for from the ledger
+(`Ledger.sent_requests(day)`: every request of the day any run sent, with its stored answers and
+credits), so re-running a day — its answers then re-read from the ledger — changes no figure. The
+day's `attempts_<provider>` partitions only say which answers were reused from other days (cache
+hits) and which answers the day holds (marginal); `contacts` which values were chosen. Columnar:
+DuckDB SQL over Arrow tables; no I/O and no Dagster here (the asset passes the data in).
 
-Definitions (a "person" is a `person_key`; every count is of distinct people):
+Definitions. A *request* is a person and a provider reference (one per person for lemlist and The
+Hog, one per person and product for enrich.so: what the provider counts as submissions); it was
+*sent for the day* when the ledger holds it for that day as accepted or possibly accepted
+(`submitted`, `unknown`, `completed`: never refused, failed calls or unsent intents). A request
+*asks* the fields it was submitted for (`email_verification` counts as email), narrowed to one when
+its reference names a single-field product (enrich.so `finder:` / `validation:` → email, `phones:`
+→ phone, `reverse:` → linkedin). It *returns* a field when its answer is FOUND and carries an email
+(any status), at least one phone, or a LinkedIn profile. REPORT_COLUMNS says the same per column:
 
-* attempted: people this provider was actually sent a request for the field: the attempt was not
-  answered from the ledger (`from_cache`) and its outcome is found / not found / failed / pending /
-  unknown (a submit whose fate is unknown was sent). Refused and skipped attempts were not sent.
-  Asking to verify an email we hold (`email_verification`) is an email attempt.
-* cache_hits: people whose request for the field was answered from the ledger (no request, free).
-* found: attempted people for whom this provider returned the field (a FOUND record carrying an
-  email, at least one phone, or a LinkedIn profile). find_rate = found / attempted.
+* attempted: people sent a request for the field that day. `all`: requests sent that day.
+* cache_hits: people whose request for the field was answered free from an answer bought on
+  another day (earlier, within the TTL) — the day's own purchases re-read by a re-run are not cache
+  hits, and neither is a field the day also paid for. `all`: such reused requests.
+* found: attempted people to whom a request of the day returned the field. `all`: requests of the
+  day that returned at least one field they asked. So found <= attempted, on every row.
+* find_rate: found / attempted (NULL when nothing was attempted), always within [0, 1].
 * verified_share (email only): share of the found emails that are deliverable.
-* credits: the credits of this provider's non-cached attempts, split over the fields the attempt
-  paid for (rule below); credits_per_found = credits / found.
-* cost_basis: how those credits are known, per provider: `reported` (the provider's receipts),
-  `table` (its documented prices), `estimated` (our price guess: The Hog publishes none), joined
-  with commas when mixed. Estimated credits are a forecast, not a bill.
-* marginal: people for whom this provider is the only one with an *answer* to the field that day,
-  cached answers included. An answer follows `waterfall.FIELD_POLICY`: an email counts only when
-  deliverable (a risky email leaves the person open for the next provider), a phone or a profile
-  counts whenever found.
-* chosen: people whose `contacts` row shows this provider's value for the field (null when no
-  contacts table was given).
+* credits: the credits of the day's answers as the ledger recorded them, split over the fields each
+  request paid for (rule below). `all`: the provider's total for the day, the sum of its fields.
+  credits_per_found = credits / found (`all`: per request that returned something).
+* cost_basis: how the provider's credits are known: `reported` (its receipts), `table` (its
+  documented prices), `estimated` (our price guess: The Hog publishes none), comma-joined when
+  mixed. Estimated credits are a forecast, not a bill.
+* marginal: people for whom this provider is the only one with an *answer* to the field among the
+  day's answers (paid that day or reused). An answer follows `waterfall.FIELD_POLICY`: an email
+  counts only when deliverable (a risky one leaves the person open for the next provider), a phone
+  or a profile whenever found. `all`: people with at least one such field.
+* chosen: `contacts` rows showing this provider's value for the field. `all`: rows showing its
+  value for at least one field. NULL when no contacts table was given.
 
-The `field = 'all'` row of a provider: attempted / cache_hits count *requests* (distinct person and
-provider reference: one per person for lemlist and The Hog, one per person and product for
-enrich.so: what the provider itself counts as submissions); credits is the provider's total
-(`sum(cost_credits)` of its non-cached attempts, whatever the split); found, marginal and chosen are
-the sums over the field rows (answers, not people); find_rate = sum(found) / sum(attempted) over the
-field rows; credits_per_found is credits per found field.
-
-Credits split (one attempt may ask for several fields; the provider reports one cost):
-1. the fields an attempt paid for are the fields it requested (`email_verification` counting as
-   email), narrowed to one when its `provider_ref` names a single-field product (enrich.so
-   `finder:` / `validation:` → email, `phones:` → phone, `reverse:` → linkedin);
-2. the cost is explained by list prices (`pricing.price`): the set of those fields whose prices
-   add up to the cost exactly gets them, preferring the set with the most found fields, then the
-   smallest, then email before phone before linkedin. This follows each provider's billing
-   without knowing it field by field: lemlist bills its LinkedIn enrichment and a verification
-   found or not, and an email only when deliverable or risky, so a lemlist attempt that found an
-   email of unknown status and no profile, costing 1, puts that credit on linkedin;
-3. when no set adds up (prices changed, a discount), the cost is split in proportion to the list
-   price of the found fields (none found: of every requested field; all prices 0: equally),
-   rounded down, the remainder to the dearest found field (else the dearest requested field).
-So the field credits of an attempt add up to its cost exactly, and a provider's field credits add
-up to its `'all'` credits. With the sandbox's prices this reproduces its charges field by field.
-
-No I/O and no Dagster here.
+Credits split (one request may ask for several fields; the provider reports one cost):
+1. the cost is explained by list prices (`pricing.price`): the set of asked fields whose prices add
+   up to the cost exactly gets them, preferring the set with the most returned fields, then the
+   smallest, then email before phone before linkedin. This follows each provider's billing without
+   knowing it field by field: lemlist bills its LinkedIn enrichment and a verification found or
+   not, and an email only when deliverable or risky, so a lemlist request that returned an email of
+   unknown status and no profile, costing 1, puts that credit on linkedin;
+2. when no set adds up (prices changed, a discount), the cost is split in proportion to the list
+   price of the returned fields (none returned: of every asked field; all prices 0: equally),
+   rounded down, the remainder to the dearest returned field (else the dearest asked field).
+So a request's field credits add up to its cost exactly. An answer kept without a person
+(`unattributed:` keys in the ledger) asks the field its product names; one naming none counts in
+the `all` row only.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ import pyarrow.compute as pc
 
 from enrich_pipeline.model import PROVIDERS, WantedField
 from enrich_pipeline.providers.enrichso import PRODUCT_OF_FIELD
+from enrich_pipeline.spend.ledger import SentRequest
 from enrich_pipeline.spend.pricing import PRICES, price
 
 REPORT_FIELDS: tuple[str, ...] = ("email", "phone", "linkedin")
@@ -74,17 +76,16 @@ FIELD_OF_REQUEST: dict[WantedField, str] = {
     WantedField.PHONE: "phone",
     WantedField.LINKEDIN: "linkedin",
 }
-# provider -> provider_ref prefix -> the one field an attempt with that reference paid for.
+# provider -> provider_ref prefix -> the one field a request with that reference paid for.
 SINGLE_FIELD_PRODUCTS: dict[str, dict[str, WantedField]] = {
     "enrichso": {product: wanted for wanted, product in PRODUCT_OF_FIELD.items()}
 }
-SENT_OUTCOMES: tuple[str, ...] = ("found", "not_found", "failed", "pending", "unknown")
 
 REPORT_SCHEMA = pa.schema(
     [
         ("day", pa.string()),
         ("provider", pa.string()),
-        ("field", pa.string()),  # email | phone | linkedin | all
+        ("field", pa.string()),
         ("attempted", pa.int64()),
         ("cache_hits", pa.int64()),
         ("found", pa.int64()),
@@ -92,23 +93,45 @@ REPORT_SCHEMA = pa.schema(
         ("verified_share", pa.float64()),
         ("credits", pa.int64()),
         ("credits_per_found", pa.float64()),
-        # how the provider's credits are known: reported (its receipts), table (its documented
-        # prices), estimated (our guess: The Hog publishes no prices), comma-joined when mixed
         ("cost_basis", pa.string()),
         ("marginal", pa.int64()),
         ("chosen", pa.int64()),
     ]
 )
+# What every column means (the module docstring has the details); the asset's column schema.
+REPORT_COLUMNS: dict[str, str] = {
+    "day": "The day (daily partition) whose requests, answers and contacts are counted.",
+    "provider": "lemlist | thehog | enrichso.",
+    "field": "email | phone | linkedin; 'all' for the provider's requests as a whole.",
+    "attempted": "People sent a request for the field that day, by any run of the day (from the "
+    "ledger: a re-run changes nothing). all: requests sent (person and provider reference).",
+    "cache_hits": "People whose request for the field was answered free from an answer bought on "
+    "another day (not the day's own purchases re-read by a re-run). all: such requests.",
+    "found": "Attempted people to whom a request of the day returned the field. all: requests "
+    "that returned at least one field asked. Never more than attempted.",
+    "find_rate": "found / attempted, in [0, 1]; empty when nothing was attempted.",
+    "verified_share": "Email only: share of the found emails that are deliverable.",
+    "credits": "Credits of the day's answers as recorded in the ledger, split over the fields "
+    "paid for. all: the provider's total for the day (sum of its fields).",
+    "credits_per_found": "credits / found (all: per request that returned something).",
+    "cost_basis": "How the credits are known: reported (receipts), table (documented prices), "
+    "estimated (our guess: The Hog); comma-joined when mixed.",
+    "marginal": "People for whom only this provider answered the field among the day's answers "
+    "(paid or reused; emails only when deliverable). all: people with such a field.",
+    "chosen": "contacts rows showing this provider's value for the field (all: for at least one "
+    "field); empty when no contacts table was given.",
+}
 
-_ATTEMPT_COLUMNS = {
+_REQUEST_COLUMNS = {
     "person_key": pa.string(),
     "provider": pa.string(),
     "provider_ref": pa.string(),
     "record_status": pa.string(),
-    "outcome": pa.string(),
     "fields_requested": pa.list_(pa.string()),
     "email": pa.string(),
     "email_status": pa.string(),
+    "phone_count": pa.int64(),
+    "has_profile": pa.bool_(),
     "cost_credits": pa.int64(),
     "cost_basis": pa.string(),
     "from_cache": pa.bool_(),
@@ -117,19 +140,18 @@ _CONTACT_COLUMNS = ("email_provider", "phone_provider", "linkedin_provider")
 
 _REPORT_SQL = """
 WITH
-rows AS (
-    SELECT _row, person_key, provider, provider_ref, record_status, fields_requested,
+rows AS (  -- the day's paid requests (paid) and the day's attempts as recorded (not paid)
+    SELECT _row, paid, person_key, provider, provider_ref, record_status, fields_requested,
            email, email_status, phone_count, has_profile, cost_basis,
            coalesce(from_cache, false) AS from_cache,
-           NOT coalesce(from_cache, false) AND outcome IN $sent_outcomes AS sent,
-           CASE WHEN coalesce(from_cache, false) THEN 0 ELSE coalesce(cost_credits, 0) END AS cost
-    FROM attempts
+           CASE WHEN paid THEN coalesce(cost_credits, 0) ELSE 0 END AS cost
+    FROM requests
 ),
 asked AS (
     SELECT _row, unnest(fields_requested) AS requested FROM rows
 ),
 covered AS (
-    SELECT r._row, r.person_key, r.provider, r.from_cache, r.sent, r.cost,
+    SELECT r._row, r.paid, r.from_cache, r.person_key, r.provider, r.provider_ref, r.cost,
            f.field, f.field_rank, coalesce(p.price, 0) AS price,
            r.record_status = 'found' AND CASE f.field
                WHEN 'email' THEN coalesce(trim(r.email), '') <> ''
@@ -145,16 +167,17 @@ covered AS (
     WHERE s.requested IS NULL OR s.requested = a.requested
 ),
 row_fields AS (
-    SELECT _row, person_key, provider, from_cache, sent, cost, field, field_rank, has_value,
-           deliverable, sum(price) AS price
+    SELECT _row, paid, from_cache, person_key, provider, provider_ref, cost, field, field_rank,
+           has_value, deliverable, sum(price) AS price
     FROM covered GROUP BY ALL
 ),
+paid_fields AS (SELECT * FROM row_fields WHERE paid),
 subsets AS (
     SELECT f._row, s.mask, any_value(f.cost) AS cost,
            bit_or(1 << f.field_rank) AS requested_mask,
            sum(CASE WHEN (s.mask >> f.field_rank) & 1 = 1 THEN f.price ELSE 0 END) AS price,
            count(*) FILTER (WHERE (s.mask >> f.field_rank) & 1 = 1 AND f.has_value) AS found
-    FROM row_fields AS f CROSS JOIN range(8) AS s(mask)
+    FROM paid_fields AS f CROSS JOIN range(8) AS s(mask)
     GROUP BY f._row, s.mask
 ),
 explained AS (
@@ -171,7 +194,7 @@ weighted AS (
            row_number() OVER (
                PARTITION BY f._row ORDER BY f.has_value DESC, f.price DESC, f.field_rank
            ) AS dearest
-    FROM row_fields AS f LEFT JOIN explained AS e USING (_row)
+    FROM paid_fields AS f LEFT JOIN explained AS e USING (_row)
     WINDOW w AS (PARTITION BY f._row)
 ),
 shares AS (
@@ -187,16 +210,27 @@ credited AS (
 ),
 per_field AS (
     SELECT provider, field,
-           count(DISTINCT person_key) FILTER (WHERE sent) AS attempted,
-           count(DISTINCT person_key) FILTER (WHERE from_cache) AS cache_hits,
-           count(DISTINCT person_key) FILTER (WHERE sent AND has_value) AS found,
-           count(DISTINCT person_key) FILTER (WHERE sent AND has_value AND deliverable)
-               AS found_deliverable,
+           count(DISTINCT person_key) AS attempted,
+           count(DISTINCT person_key) FILTER (WHERE has_value) AS found,
+           count(DISTINCT person_key) FILTER (WHERE has_value AND deliverable) AS found_deliverable,
            sum(credits) AS credits
     FROM credited GROUP BY provider, field
 ),
+reused AS (  -- fields answered from the ledger that the day did not buy itself
+    SELECT c.* FROM row_fields AS c
+    WHERE NOT c.paid AND c.from_cache
+      AND NOT EXISTS (
+          SELECT 1 FROM rows AS p WHERE p.paid AND p.provider = c.provider
+             AND p.person_key = c.person_key AND p.provider_ref = c.provider_ref)
+      AND NOT EXISTS (
+          SELECT 1 FROM paid_fields AS p WHERE p.provider = c.provider
+             AND p.person_key = c.person_key AND p.field = c.field)
+),
+cached AS (
+    SELECT provider, field, count(DISTINCT person_key) AS cache_hits FROM reused GROUP BY ALL
+),
 answers AS (
-    SELECT DISTINCT person_key, field, provider FROM credited
+    SELECT DISTINCT person_key, field, provider FROM row_fields
     WHERE person_key IS NOT NULL AND has_value AND (field <> 'email' OR deliverable)
 ),
 sole AS (
@@ -204,12 +238,14 @@ sole AS (
     FROM answers GROUP BY person_key, field HAVING count(*) = 1
 ),
 marginal AS (SELECT provider, field, count(*) AS marginal FROM sole GROUP BY provider, field),
+shown AS (
+    SELECT _contact, email_provider AS provider, 'email' AS field FROM contacts
+    UNION ALL SELECT _contact, phone_provider, 'phone' FROM contacts
+    UNION ALL SELECT _contact, linkedin_provider, 'linkedin' FROM contacts
+),
 chosen AS (
-    SELECT provider, field, count(*) AS chosen FROM (
-        SELECT email_provider AS provider, 'email' AS field FROM contacts
-        UNION ALL SELECT phone_provider, 'phone' FROM contacts
-        UNION ALL SELECT linkedin_provider, 'linkedin' FROM contacts
-    ) WHERE provider IS NOT NULL GROUP BY provider, field
+    SELECT provider, field, count(*) AS chosen FROM shown
+    WHERE provider IS NOT NULL GROUP BY provider, field
 ),
 providers AS (SELECT DISTINCT provider FROM rows WHERE provider IS NOT NULL),
 bases AS (
@@ -219,7 +255,7 @@ bases AS (
 field_rows AS (
     SELECT p.provider, f.field, f.field_rank,
            coalesce(pf.attempted, 0) AS attempted,
-           coalesce(pf.cache_hits, 0) AS cache_hits,
+           coalesce(ch.cache_hits, 0) AS cache_hits,
            coalesce(pf.found, 0) AS found,
            coalesce(pf.found_deliverable, 0) AS found_deliverable,
            coalesce(pf.credits, 0) AS credits,
@@ -228,37 +264,38 @@ field_rows AS (
     FROM providers AS p
     CROSS JOIN (SELECT DISTINCT field, field_rank FROM report_fields) AS f
     LEFT JOIN per_field AS pf ON pf.provider = p.provider AND pf.field = f.field
+    LEFT JOIN cached AS ch ON ch.provider = p.provider AND ch.field = f.field
     LEFT JOIN marginal AS m ON m.provider = p.provider AND m.field = f.field
     LEFT JOIN chosen AS c ON c.provider = p.provider AND c.field = f.field
 ),
-requests AS (
-    SELECT provider,
-           count(DISTINCT row(person_key, provider_ref)) FILTER (WHERE sent) AS attempted,
-           count(DISTINCT row(person_key, provider_ref)) FILTER (WHERE from_cache) AS cache_hits,
-           sum(cost) AS credits
-    FROM rows WHERE provider IS NOT NULL GROUP BY provider
+paid_requests AS (
+    SELECT r._row, r.provider, r.person_key, r.provider_ref, r.cost,
+           coalesce(bool_or(f.has_value), false) AS returned
+    FROM rows AS r LEFT JOIN paid_fields AS f USING (_row)
+    WHERE r.paid GROUP BY ALL
 ),
 all_rows AS (
-    SELECT r.provider, $all_fields AS field, 99 AS field_rank,
-           r.attempted, r.cache_hits, sum(f.found) AS found,
-           sum(f.found)::DOUBLE / nullif(sum(f.attempted), 0) AS find_rate,
-           NULL::DOUBLE AS verified_share,
-           r.credits, sum(f.marginal) AS marginal, sum(f.chosen) AS chosen
-    FROM requests AS r JOIN field_rows AS f USING (provider)
-    GROUP BY r.provider, r.attempted, r.cache_hits, r.credits
+    SELECT p.provider, $all_fields AS field, 99 AS field_rank,
+        (SELECT count(DISTINCT row(person_key, provider_ref)) FROM paid_requests AS r
+         WHERE r.provider = p.provider) AS attempted,
+        (SELECT count(DISTINCT row(person_key, provider_ref)) FROM reused AS r
+         WHERE r.provider = p.provider) AS cache_hits,
+        (SELECT count(DISTINCT row(person_key, provider_ref)) FROM paid_requests AS r
+         WHERE r.provider = p.provider AND r.returned) AS found,
+        (SELECT coalesce(sum(cost), 0) FROM paid_requests AS r
+         WHERE r.provider = p.provider) AS credits,
+        (SELECT count(DISTINCT person_key) FROM sole AS s
+         WHERE s.provider = p.provider) AS marginal,
+        CASE WHEN $has_contacts THEN (SELECT count(DISTINCT _contact) FROM shown AS s
+                                      WHERE s.provider = p.provider) END AS chosen
+    FROM providers AS p
 ),
-report AS (
-    SELECT provider, field, field_rank, attempted, cache_hits, found,
-           found::DOUBLE / nullif(attempted, 0) AS find_rate,
-           CASE WHEN field = 'email' THEN found_deliverable::DOUBLE / nullif(found, 0) END
-               AS verified_share,
-           credits, marginal, chosen
-    FROM field_rows
-    UNION ALL BY NAME
-    SELECT * FROM all_rows
-)
-SELECT $day AS day, r.provider, r.field, r.attempted, r.cache_hits, r.found, r.find_rate,
-       r.verified_share, r.credits, r.credits::DOUBLE / nullif(r.found, 0) AS credits_per_found,
+report AS (SELECT * FROM field_rows UNION ALL BY NAME SELECT * FROM all_rows)
+SELECT $day AS day, r.provider, r.field, r.attempted, r.cache_hits, r.found,
+       r.found::DOUBLE / nullif(r.attempted, 0) AS find_rate,
+       CASE WHEN r.field = 'email' THEN r.found_deliverable::DOUBLE / nullif(r.found, 0) END
+           AS verified_share,
+       r.credits, r.credits::DOUBLE / nullif(r.found, 0) AS credits_per_found,
        b.cost_basis, r.marginal, r.chosen
 FROM report AS r LEFT JOIN provider_order AS o ON o.provider = r.provider
 LEFT JOIN bases AS b ON b.provider = r.provider
@@ -267,17 +304,24 @@ ORDER BY coalesce(o.provider_rank, 1000), r.provider, r.field_rank
 
 
 def provider_report(
+    sent: Sequence[SentRequest],
     attempts: pa.Table | None,
     contacts: pa.Table | None,
     *,
     day: str,
     provider_order: Sequence[str] = PROVIDERS,
 ) -> pa.Table:
-    """One row per (provider, field) of the day's attempts plus one `'all'` row per provider,
-    typed by REPORT_SCHEMA (see the module docstring for every definition). `attempts` are the
-    day's `attempts_<provider>` partitions concatenated; None or empty gives an empty report."""
+    """One row per (provider, field) plus one `'all'` row per provider, typed by REPORT_SCHEMA
+    (every definition: the module docstring). `sent`: what the ledger holds as sent for the day
+    (`Ledger.sent_requests(day)`; other days' requests are ignored); `attempts`: the day's
+    `attempts_<provider>` partitions concatenated (cache hits, answers held); `contacts`: the
+    day's contacts (chosen). Nothing sent and nothing reused gives an empty report."""
+    requests = pa.concat_tables([_sent_inputs(sent, day), _attempt_inputs(attempts)])
+    requests = requests.append_column(
+        "_row", pa.array(np.arange(requests.num_rows, dtype=np.int64))
+    )
     tables = {
-        "attempts": _attempt_inputs(attempts),
+        "requests": requests,
         "contacts": _contact_inputs(contacts),
         "report_fields": _report_fields(),
         "prices": _prices(),
@@ -289,12 +333,7 @@ def provider_report(
             }
         ),
     }
-    params = {
-        "day": day,
-        "sent_outcomes": list(SENT_OUTCOMES),
-        "has_contacts": contacts is not None,
-        "all_fields": ALL_FIELDS,
-    }
+    params = {"day": day, "has_contacts": contacts is not None, "all_fields": ALL_FIELDS}
     with duckdb.connect() as con:
         for name, table in tables.items():
             con.register(name, table)
@@ -302,11 +341,42 @@ def provider_report(
     return result.select(REPORT_SCHEMA.names).cast(REPORT_SCHEMA)
 
 
+def _sent_inputs(sent: Sequence[SentRequest], day: str) -> pa.Table:
+    """The ledger's requests of the day as rows the SQL reads (`paid` true)."""
+    rows = [s for s in sent if s.day == day]
+    answers = [s.result for s in rows]
+    columns: dict[str, list[object]] = {
+        "person_key": [s.person_key for s in rows],
+        "provider": [s.provider for s in rows],
+        "provider_ref": [s.provider_ref for s in rows],
+        "record_status": [r and r.record_status.value for r in answers],
+        "fields_requested": [sorted(f.value for f in _asked(s)) for s in rows],
+        "email": [r and r.email for r in answers],
+        "email_status": [r and r.email_status and r.email_status.value for r in answers],
+        "phone_count": [r and len(r.phones) for r in answers],
+        "has_profile": [r is not None and r.linkedin is not None for r in answers],
+        "cost_credits": [s.cost_credits for s in rows],
+        "cost_basis": [r and r.cost_basis.value for r in answers],
+        "from_cache": [False] * len(rows),
+    }
+    table = pa.table({n: pa.array(columns[n], kind) for n, kind in _REQUEST_COLUMNS.items()})
+    return table.append_column("paid", pa.repeat(pa.scalar(True), len(rows)))
+
+
+def _asked(sent: SentRequest) -> frozenset[WantedField]:
+    """The fields a request asked; an answer kept without a person: its product's field."""
+    if sent.fields:
+        return sent.fields
+    product = (sent.provider_ref or "").split(":", 1)[0]
+    wanted = SINGLE_FIELD_PRODUCTS.get(sent.provider, {}).get(product)
+    return frozenset() if wanted is None else frozenset({wanted})
+
+
 def _attempt_inputs(attempts: pa.Table | None) -> pa.Table:
-    """The columns the report reads, typed, plus a row id; phones and profile reduced to what the
-    report needs (a count and a flag), so the nested structs never enter the SQL."""
+    """The day's attempts as rows the SQL reads (`paid` false): phones and profile reduced to a
+    count and a flag, so the nested structs never enter the SQL."""
     if attempts is None:
-        attempts = pa.table({name: pa.array([], kind) for name, kind in _ATTEMPT_COLUMNS.items()})
+        attempts = pa.table({n: pa.array([], kind) for n, kind in _REQUEST_COLUMNS.items()})
     missing = [
         c for c in ("person_key", "provider", "fields_requested") if c not in attempts.schema.names
     ]
@@ -315,41 +385,33 @@ def _attempt_inputs(attempts: pa.Table | None) -> pa.Table:
             f"attempts table lacks {', '.join(missing)}: pass the attempts_<provider> partitions "
             "the enrichment assets write (they carry outcome, fields_requested, from_cache)"
         )
-    n = attempts.num_rows
+    n, names = attempts.num_rows, attempts.schema.names
     columns = {
-        name: (
-            attempts.column(name).cast(kind) if name in attempts.schema.names else pa.nulls(n, kind)
-        )
-        for name, kind in _ATTEMPT_COLUMNS.items()
+        name: attempts.column(name).cast(kind) if name in names else pa.nulls(n, kind)
+        for name, kind in _REQUEST_COLUMNS.items()
+        if name not in ("phone_count", "has_profile")
     }
-    if "outcome" not in attempts.schema.names:  # an older table: the record status says it
-        columns["outcome"] = columns["record_status"]
     columns["phone_count"] = (
         pc.list_value_length(attempts.column("phones")).cast(pa.int64())
-        if "phones" in attempts.schema.names
+        if "phones" in names
         else pa.nulls(n, pa.int64())
     )
     columns["has_profile"] = (
-        attempts.column("linkedin").is_valid()
-        if "linkedin" in attempts.schema.names
-        else pa.repeat(pa.scalar(False), n)
+        attempts.column("linkedin").is_valid() if "linkedin" in names else pa.nulls(n, pa.bool_())
     )
-    columns["_row"] = pa.array(np.arange(n, dtype=np.int64))
-    return pa.table(columns)
+    columns["paid"] = pa.repeat(pa.scalar(False), n)
+    return pa.table({name: columns[name] for name in [*_REQUEST_COLUMNS, "paid"]})
 
 
 def _contact_inputs(contacts: pa.Table | None) -> pa.Table:
-    if contacts is None:
-        return pa.table({name: pa.array([], pa.string()) for name in _CONTACT_COLUMNS})
-    n = contacts.num_rows
-    return pa.table(
-        {
-            name: contacts.column(name).cast(pa.string())
-            if name in contacts.schema.names
-            else pa.nulls(n, pa.string())
-            for name in _CONTACT_COLUMNS
-        }
-    )
+    n = 0 if contacts is None else contacts.num_rows
+    columns = {
+        name: contacts.column(name).cast(pa.string())
+        if contacts is not None and name in contacts.schema.names
+        else pa.nulls(n, pa.string())
+        for name in _CONTACT_COLUMNS
+    }
+    return pa.table({**columns, "_contact": pa.array(np.arange(n, dtype=np.int64))})
 
 
 def _report_fields() -> pa.Table:
@@ -388,6 +450,45 @@ def _products() -> pa.Table:
             for i, name in enumerate(("provider", "product", "requested"))
         }
     )
+
+
+# ------------------------------------------------------------------------------ figures
+
+
+def provider_figures(
+    report: pa.Table, provider: str, *, contribution: bool = False
+) -> dict[str, float | int | None]:
+    """One provider's figures of a report, flat and numeric, for Dagster metadata: per field
+    `<field>_attempted`, `_cache_hits`, `_found`, `_find_rate`, `_credits` (and
+    `email_verified_share`); for its requests as a whole (the `'all'` row) `requests_attempted`,
+    `requests_found`, `requests_find_rate`, `cache_hits`, `credits`, `credits_per_found`. Rates
+    are floats, None when undefined; a provider absent from the report gives {}.
+
+    `contribution` adds `<field>_marginal` / `marginal` and `<field>_chosen` / `chosen` (when the
+    report had contacts): they depend on the other providers' answers and on contacts, so they
+    mean something only in the whole day's report, not in one provider's."""
+    per_field = ["attempted", "cache_hits", "found", "find_rate", "credits"]
+    per_request = {
+        "attempted": "requests_attempted",
+        "found": "requests_found",
+        "find_rate": "requests_find_rate",
+        "cache_hits": "cache_hits",
+        "credits": "credits",
+        "credits_per_found": "credits_per_found",
+    }
+    extra = ["marginal", "chosen"] if contribution else []
+    figures: dict[str, float | int | None] = {}
+    for row in report.filter(pc.equal(report.column("provider"), provider)).to_pylist():
+        field = row["field"]
+        if field == ALL_FIELDS:
+            names = per_request | {c: c for c in extra}
+        else:
+            verified = ["verified_share"] if field == "email" else []
+            names = {c: f"{field}_{c}" for c in per_field + verified + extra}
+        for column, name in names.items():
+            if column != "chosen" or row[column] is not None:
+                figures[name] = row[column]
+    return figures
 
 
 # ------------------------------------------------------------------------------ presentation
@@ -483,24 +584,15 @@ def report_vega_lite(report: pa.Table) -> dict[str, object]:
     }
 
 
-def report_totals(report: pa.Table) -> dict[str, object]:
-    """Per-provider credits and requests, and per-field found / marginal over all providers."""
-    rows = report.to_pylist()
-    totals = [r for r in rows if r["field"] == ALL_FIELDS]
-    fields = [r for r in rows if r["field"] != ALL_FIELDS]
-    estimated = [r for r in totals if "estimated" in (r["cost_basis"] or "")]
+def credit_totals(report: pa.Table) -> dict[str, int]:
+    """`credits_spent`: every provider's credits of the day; `credits_estimated`: those of
+    providers whose costs are (partly) our estimate (The Hog), a forecast rather than a bill."""
+    totals = [r for r in report.to_pylist() if r["field"] == ALL_FIELDS]
     return {
-        "credits": sum(r["credits"] for r in totals),
-        # credits of providers whose costs are (partly) our estimate, apart from the known ones
-        "credits_estimated_by_provider": {r["provider"]: r["credits"] for r in estimated},
-        "credits_by_provider": {r["provider"]: r["credits"] for r in totals},
-        "requests_by_provider": {r["provider"]: r["attempted"] for r in totals},
-        "found_by_field": {
-            f: sum(r["found"] for r in fields if r["field"] == f) for f in REPORT_FIELDS
-        },
-        "marginal_by_field": {
-            f: sum(r["marginal"] for r in fields if r["field"] == f) for f in REPORT_FIELDS
-        },
+        "credits_spent": sum(r["credits"] for r in totals),
+        "credits_estimated": sum(
+            r["credits"] for r in totals if "estimated" in (r["cost_basis"] or "")
+        ),
     }
 
 

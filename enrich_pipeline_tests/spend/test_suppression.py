@@ -234,6 +234,7 @@ def test_suppressed_people_make_zero_requests_at_every_provider(
         assert all(a["fields_requested"] == [] and a["cost_credits"] is None for a in mine)
         shown = metadata[f"{provider}_enrichment"]
         assert shown["suppressed"] == len(suppressed_keys)
-        text = json.dumps(shown, default=str).lower()
+        figures = {k: v for k, v in shown.items() if k != "dagster/column_schema"}
+        text = json.dumps(figures, default=str).lower()
         for key in suppressed_keys:  # a count, never who
             assert key.split(":", 1)[1].lower() not in text

@@ -86,7 +86,7 @@ from enrich_pipeline.providers.errors import (
     SubmitOutcomeUnknownError,
 )
 from enrich_pipeline.providers.pacing import RateLimit
-from enrich_pipeline.providers.polling import ProgressCallback, poll_until_done
+from enrich_pipeline.providers.polling import ProgressCallback, answers_cost, poll_until_done
 from enrich_pipeline.providers.transport import (
     RetryPolicy,
     SecretAuth,
@@ -357,6 +357,9 @@ class EnrichsoClient(TransportClient):
             interval_s=interval,
             timeout_s=timeout,
             on_progress=on_progress,
+            cost_of=lambda ref, view: answers_cost(
+                ref, self._records(view, groups[ref], leftovers=True)
+            ),
         )
         for ref, group in groups.items():
             view = finished.get(ref)

@@ -51,7 +51,7 @@ from enrich_pipeline.providers.lemlist.plan import _refusal, plan_workflows, req
 from enrich_pipeline.providers.lemlist.records import pending_result, poll_result, refused_result
 from enrich_pipeline.providers.lemlist.values import _dict, _is_int, _str
 from enrich_pipeline.providers.pacing import RateLimit
-from enrich_pipeline.providers.polling import ProgressCallback, poll_until_done
+from enrich_pipeline.providers.polling import ProgressCallback, answers_cost, poll_until_done
 from enrich_pipeline.providers.transport import (
     RetryPolicy,
     SecretAuth,
@@ -296,6 +296,7 @@ class LemlistClient(TransportClient):
             interval_s=DEFAULT_POLL_INTERVAL_S * self.speed if interval_s is None else interval_s,
             timeout_s=DEFAULT_POLL_TIMEOUT_S * self.speed if timeout_s is None else timeout_s,
             on_progress=on_progress,
+            cost_of=answers_cost,
         )
         results: list[EnrichmentResult] = []
         for submission in submissions:

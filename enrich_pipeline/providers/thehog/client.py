@@ -37,7 +37,7 @@ from enrich_pipeline.providers.errors import (
     SubmitOutcomeUnknownError,
 )
 from enrich_pipeline.providers.pacing import RateLimit
-from enrich_pipeline.providers.polling import ProgressCallback, poll_until_done
+from enrich_pipeline.providers.polling import ProgressCallback, answers_cost, poll_until_done
 from enrich_pipeline.providers.thehog.correlate import _Context, _Correlator
 from enrich_pipeline.providers.thehog.dialect import (
     BATCH_MAX,
@@ -309,6 +309,7 @@ class ThehogClient(TransportClient):
             interval_s=DEFAULT_POLL_INTERVAL_S * self.speed if interval_s is None else interval_s,
             timeout_s=DEFAULT_POLL_TIMEOUT_S * self.speed if timeout_s is None else timeout_s,
             on_progress=on_progress,
+            cost_of=answers_cost,
         )
         return self._in_order(submissions, finished, last_error)
 
