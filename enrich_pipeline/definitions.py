@@ -29,8 +29,9 @@ def build_definitions(config: Settings | None = None) -> dg.Definitions:
         schedules=[daily_schedule],
         sensors=[new_prospect_files],
         # One process per run, steps in order: a day's steps form a chain (prospects, the waterfall,
-        # contacts), so a process per step bought no parallelism and cost ~8 s of start-up each
-        # (benchmarks/run_overhead.py). Pools still hold: the in-process executor claims their slots.
+        # contacts), so a process per step bought no parallelism and cost seconds of start-up each:
+        # 8-10x the day's work in all (benchmarks/run_overhead.py). Pools still hold: the in-process
+        # executor claims their slots (test_executor_pools.py).
         executor=dg.in_process_executor,
     )
 
