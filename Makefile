@@ -18,11 +18,14 @@ $(UV):
 	$(PYTHON) -m venv $(UV_TOOL_DIR)
 	$(UV_TOOL_DIR)/bin/python -m pip install --quiet --disable-pip-version-check uv
 
+# --compile-bytecode: every Dagster process (a run, a code server, a test's subprocess) would
+# otherwise compile Dagster's sources again when PYTHONDONTWRITEBYTECODE is set (~2.5 s per start).
 $(STAMP): uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --all-groups
+	$(UV) sync --frozen --all-groups --compile-bytecode
 	@touch $(STAMP)
 
 setup: $(STAMP)
+	@$(VENV)/bin/python -m compileall -q enrich_pipeline >/dev/null
 	@mkdir -p $(DAGSTER_HOME)
 	@cp -n config/dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
 
