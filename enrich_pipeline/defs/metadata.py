@@ -57,7 +57,7 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "origin": "mode:host the row came from (sandbox:127.0.0.1, live:api.lemlist.com).",
     "field": "The field a rejected value was in (empty: the whole row).",
     "reason": "Why the row or value could not be used / why an attempt ended so.",
-    "severity": "row_rejected | field_dropped.",
+    "severity": "rejected (row lost) | unreadable (row could not be read) | field_dropped (row kept, value dropped).",
     "channel": "email | phone.",
     "value": "The email (lower-cased) or phone (E.164).",
     "status": "Email status; empty for phones.",

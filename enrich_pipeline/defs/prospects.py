@@ -4,11 +4,18 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from enrich_pipeline.defs.metadata import OWNERS, figures, preview, table_metadata
+from enrich_pipeline.defs.metadata import (
+    OWNERS,
+    figures,
+    markdown_table,
+    preview,
+    table_metadata,
+)
 from enrich_pipeline.defs.store import DAILY, ONE_DAY_PER_RUN, PipelineStore
 from enrich_pipeline.ingest.fingerprint import FINGERPRINT_KEY, day_fingerprint
 from enrich_pipeline.ingest.prospects import (
     REJECT_COLUMNS,
+    FileSummary,
     merge_with_earlier,
     normalise,
     problems_as_rejects,
@@ -35,6 +42,51 @@ def _preview(frame: pd.DataFrame, columns: list[str]) -> dg.MetadataValue:
     return preview(rows, shown, full=settings().full_previews)
 
 
+def reason_kind(reason: str) -> str:
+    """A reject reason without its particulars (the text before the first colon), so that rejects
+    can be counted per reason; the particulars never carry a person's data into metadata."""
+    return reason.split(":", 1)[0].strip()
+
+
+def rejects_by_reason(rejects: pd.DataFrame) -> dg.MetadataValue:
+    """A markdown table: severity, reason, count, most frequent first."""
+    if not len(rejects):
+        return dg.MetadataValue.md("_no rejects_")
+    kinds = rejects.assign(reason=rejects["reason"].astype(str).map(reason_kind))
+    counts = kinds.groupby(["severity", "reason"], sort=False).size().sort_values(ascending=False)
+    rows = [
+        {"severity": severity, "reason": reason, "count": int(count)}
+        for (severity, reason), count in counts.items()
+    ]
+    return dg.MetadataValue.md(
+        markdown_table(rows, ["severity", "reason", "count"], limit=len(rows))
+    )
+
+
+def file_figures(files: list[FileSummary]) -> dict[str, object]:
+    """What became of each file of the day: counts, a markdown table, one plottable int per file."""
+    rows = [
+        {
+            "file": f.source_file,
+            "rows": f.rows,
+            "problems": f.problems,
+            "encoding": f.encoding or "",
+            "status": f.status,
+        }
+        for f in files
+    ]
+    read = [f for f in files if f.status != "not read"]
+    return {
+        "files_read": len(read),
+        "empty_files": sum(f.status == "empty" for f in files),
+        "unreadable_files": sum(f.status in ("unreadable", "not read") for f in files),
+        "rows_per_file": dg.MetadataValue.md(
+            markdown_table(rows, ["file", "rows", "problems", "encoding", "status"], len(rows))
+        ),
+        **{f"rows/{f.source_file.rsplit('/', 1)[-1]}": f.rows for f in read},
+    }
+
+
 @dg.asset(
     partitions_def=DAILY,
     backfill_policy=ONE_DAY_PER_RUN,
@@ -49,20 +101,35 @@ def raw_prospects(context: dg.AssetExecutionContext, store: PipelineStore) -> dg
     warehouse = store.warehouse()
     table = pa.Table.from_pandas(raw.frame, preserve_index=False)
     warehouse.write_partition("raw_prospects", day, table)
-    warehouse.write_partition("raw_problems", day, rejects_table(problems_as_rejects(raw.problems)))
-    files = sorted(raw.frame["source_file"].unique()) if len(raw.frame) else []
+    problems = problems_as_rejects(raw.problems)
+    warehouse.write_partition("raw_problems", day, rejects_table(problems))
+    files = [f.source_file for f in raw.files if f.status != "not read"]
     context.log.info(
-        "%s: %d rows from %d files, %d unreadable",
+        "%s: %d rows from %d files, %d problems",
         day,
         len(raw.frame),
         len(files),
         len(raw.problems),
     )
+    for summary in raw.files:
+        if summary.status == "empty":
+            context.log.warning(
+                f"{day}: {summary.source_file} has no data rows (a header only, or nothing):"
+                " 0 people read from it"
+            )
+    unreadable = int((problems["severity"] == "unreadable").sum())
     return dg.MaterializeResult(
         metadata={
             **table_metadata(table),
-            "files": dg.MetadataValue.text(", ".join(files)),
-            "unreadable_rows": len(raw.problems),
+            **figures(
+                {
+                    "files": dg.MetadataValue.text(", ".join(files)) if files else None,
+                    "unreadable_rows": unreadable,  # rows and files
+                    "fields_dropped_on_read": len(problems) - unreadable,
+                    **file_figures(raw.files),
+                    "problems_by_reason": rejects_by_reason(problems) if len(problems) else None,
+                }
+            ),
             # what the sensor compares: a day whose files still hash to this is not run again
             FINGERPRINT_KEY: day_fingerprint(store.day_dir(day)),
         }
@@ -147,6 +214,10 @@ def prospects(context: dg.AssetExecutionContext, store: PipelineStore):  # type:
             metadata={
                 **table_metadata(table),
                 "rejected_rows": rejected,
+                "field_dropped": int((rejects["severity"] == "field_dropped").sum())
+                if len(rejects)
+                else 0,
+                "rejects_by_reason": rejects_by_reason(rejects),
                 "preview": _preview(rejects, ["source_file", "source_row", "field", "reason"]),
             },
         )

@@ -18,6 +18,12 @@ import pandas as pd
 from email_validator import EmailNotValidError, validate_email
 
 from enrich_pipeline.identity import canonical_linkedin_url, registrable_domain
+from enrich_pipeline.ingest.guards import (
+    DomainError,
+    canonical_domain,
+    fold_domain_text,
+    lookalike_reason,
+)
 
 # Mail providers whose domain says nothing about the employer (a small, well-known set).
 FREE_MAIL: frozenset[str] = frozenset(
@@ -171,7 +177,11 @@ def check_email(value: str) -> tuple[str | None, str | None]:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as error:
         return None, f"invalid email address: {error}"
-    return result.normalized.lower(), None
+    address = result.normalized.lower()
+    lookalike = lookalike_reason(address.rsplit("@", 1)[1])
+    if lookalike:
+        return None, f"email {lookalike}"
+    return address, None
 
 
 def emails(series: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -186,10 +196,19 @@ def emails(series: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def check_company_domain(value: str) -> tuple[str | None, str | None]:
-    """(registrable domain, None) of a domain or website URL, else (None, why it was dropped)."""
-    domain = registrable_domain(value)
-    if domain is None:
-        return None, "no registrable domain in this value"
+    """(registrable domain, None) of a domain or website URL, else (None, why it was dropped).
+    An internationalised domain is stored in its canonical U-label form (`guards`), and a
+    look-alike one (mixed scripts, all-confusable letters) is dropped."""
+    try:
+        domain = registrable_domain(fold_domain_text(value))
+        if domain is None:
+            return None, "no registrable domain in this value"
+        domain = canonical_domain(domain)
+    except DomainError as error:
+        return None, str(error)
+    lookalike = lookalike_reason(domain)
+    if lookalike:
+        return None, lookalike
     if domain in FREE_MAIL:
         return None, f"{domain} is a free-mail domain, not a company's"
     if domain in NOT_COMPANY_SITES:

@@ -4,8 +4,11 @@ Plain functions on pandas DataFrames, no Dagster. The steps:
 
 * `read_raw_day` reads every CSV/Parquet file of a day folder as is (strings, no cleaning) under
   canonical column names (tolerant alias table, see `ingest_read`), with `source_file`,
-  `source_row` and `day`; rows or files that cannot be read become problems, never exceptions.
-* `normalise` cleans each field (`ingest_fields`), computes `identity.person_key`, rejects rows
+  `source_row` and `day`; what the input makes unreadable (a file, a row, or one field: too
+  large, a Parquet column of the wrong type) becomes a problem naming file, row and field. Only
+  errors the input can cause are caught: a bug of ours fails the step.
+* `normalise` drops values that start a spreadsheet formula and look-alike domains
+  (`ingest_guards`), cleans each field (`ingest_fields`), computes `identity.person_key`, rejects rows
   that identify nobody, drops single bad fields with a reject row each, and merges the rows of
   the day that describe the same person (`ingest_merge`).
 * `merge_with_earlier` marks the people already seen on earlier days.
@@ -17,12 +20,14 @@ rows read = len(prospects) + prospects.duplicates.sum() + rejected rows.
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from enrich_pipeline.identity import person_key
 from enrich_pipeline.ingest.fields import (
@@ -37,12 +42,15 @@ from enrich_pipeline.ingest.fields import (
     map_unique,
     name_case,
 )
+from enrich_pipeline.ingest.guards import formula_reason
 from enrich_pipeline.ingest.merge import merge_people
 from enrich_pipeline.ingest.read import (
     CANONICAL_COLUMNS,
+    EMPTY_FILE,
     FILE_SUFFIXES,
     PROBLEM_KEYS,
     RAW_COLUMNS,
+    FileRead,
     file_frame,
     problem,
     read_csv_file,
@@ -54,6 +62,7 @@ __all__ = [
     "PROSPECT_COLUMNS",
     "RAW_COLUMNS",
     "REJECT_COLUMNS",
+    "FileSummary",
     "IngestedDay",
     "Normalised",
     "RawDay",
@@ -79,9 +88,21 @@ REJECTED, FIELD_DROPPED, UNREADABLE = "rejected", "field_dropped", "unreadable"
 
 
 @dataclass
+class FileSummary:
+    """What became of one file of the day: for the day's metadata (rows per file, empty files)."""
+
+    source_file: str
+    rows: int = 0  # rows read (kept in raw_prospects)
+    problems: int = 0  # unreadable rows, dropped fields and file problems
+    encoding: str | None = None  # CSV: the text encoding it was read in
+    status: str = "read"  # read | empty (no data rows) | unreadable | not read (not CSV/Parquet)
+
+
+@dataclass
 class RawDay:
     frame: pd.DataFrame  # RAW_COLUMNS, one row per readable source row
     problems: list[dict[str, Any]] = field(default_factory=list)  # PROBLEM_KEYS each
+    files: list[FileSummary] = field(default_factory=list)  # every file of the day folder
 
 
 @dataclass
@@ -118,15 +139,29 @@ def _stray_files(day_dir: Path) -> list[Path]:
     )
 
 
+# What the input can do to a file read: vanish or be unreadable on disk (OSError), or defeat a
+# parser that our readers do not already turn into problems. Anything else is a bug of ours and
+# fails the step.
+_INPUT_ERRORS = (OSError, UnicodeError, csv.Error, pa.ArrowInvalid, pa.ArrowNotImplementedError)
+
+
+def _file_error(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return f"cannot read the file: {error.strerror}"
+    return f"cannot read the file: {type(error).__name__}: {error}"
+
+
 def read_raw_day(day_dir: Path, *, day: str) -> RawDay:
     """Every row of every file of the day, as read. `source_file` is relative to the raw root
     (the parent of `day_dir`), e.g. "2026-11-05/event_signups.csv"."""
     day_dir = Path(day_dir)
     frames: list[pd.DataFrame] = []
     problems: list[dict[str, Any]] = []
+    files: list[FileSummary] = []
     for path in _stray_files(day_dir):
         name = path.relative_to(day_dir.parent).as_posix()
         problems.append(problem(day, name, None, "<file>", "not a CSV or Parquet file", None))
+        files.append(FileSummary(name, problems=1, status="not read"))
     for path in day_files(day_dir):
         name = path.relative_to(day_dir.parent).as_posix()
         try:
@@ -135,10 +170,15 @@ def read_raw_day(day_dir: Path, *, day: str) -> RawDay:
             else:
                 read = read_csv_file(path, name, day)
             frame = file_frame(read, name, day)
-        except Exception as error:  # an unreadable file is a problem row, never a failed day
-            problems.append(problem(day, name, None, "<file>", f"unreadable: {error!r}", None))
+        except _INPUT_ERRORS as error:  # unreadable input is a problem row; a bug fails the step
+            problems.append(problem(day, name, None, "<file>", _file_error(error), None))
+            files.append(FileSummary(name, problems=1, status="unreadable"))
             continue
         problems.extend(read.problems)
+        rows = len(frame) if frame is not None else 0
+        files.append(
+            FileSummary(name, rows, len(read.problems), read.encoding, _status(read, rows))
+        )
         if frame is not None and len(frame):
             frames.append(frame)
     if frames:
@@ -146,13 +186,22 @@ def read_raw_day(day_dir: Path, *, day: str) -> RawDay:
     else:
         frame = pd.DataFrame({col: pd.Series(dtype=object) for col in RAW_COLUMNS})
     frame = as_text(frame, tuple(c for c in RAW_COLUMNS if c != "source_row"))
-    return RawDay(frame.astype({"source_row": "int64"}), problems)
+    return RawDay(frame.astype({"source_row": "int64"}), problems, files)
+
+
+def _status(read: FileRead, rows: int) -> str:
+    if any(p["field"] == "<file>" and p["reason"] != EMPTY_FILE for p in read.problems):
+        return "unreadable"
+    return "read" if rows else "empty"
 
 
 def problems_as_rejects(problems: list[dict[str, Any]]) -> pd.DataFrame:
-    """`read_raw_day` problems as reject rows with severity "unreadable"."""
+    """`read_raw_day` problems as reject rows: severity "unreadable" for a file or row that could
+    not be read, "field_dropped" for one value dropped from a row that was read (too large, a
+    Parquet column of the wrong type)."""
     frame = pd.DataFrame(problems, columns=list(PROBLEM_KEYS))
-    frame["severity"] = UNREADABLE
+    whole = frame["field"].isin(["<file>", "<row>"])
+    frame["severity"] = whole.map({True: UNREADABLE, False: FIELD_DROPPED}).astype(object)
     return _combined_rejects([frame])
 
 
@@ -187,20 +236,24 @@ def _why_nobody(clean: pd.DataFrame, dropped: dict[str, pd.Series]) -> list[str]
         invalid = dropped[name].loc[clean.index].notna()
         return ["invalid" if bad else "missing" for bad in invalid]
 
-    domain_invalid = dropped["company_domain"].loc[clean.index].notna()
+    def gone(name: str, label: str) -> list[str | None]:
+        """What is lacking of a name-or-domain field, None when it is there."""
+        bad = dropped[name].loc[clean.index].notna()
+        return [
+            None if present else f"{label} (invalid)" if invalid else label
+            for present, invalid in zip(clean[name].notna(), bad, strict=True)
+        ]
+
     reasons = []
-    for li, em, first, last, domain, bad_domain in zip(
+    for li, em, *parts in zip(
         state("linkedin_url"),
         state("email"),
-        clean["first_name"].isna(),
-        clean["last_name"].isna(),
-        clean["company_domain"].isna(),
-        domain_invalid,
+        gone("first_name", "first name"),
+        gone("last_name", "last name"),
+        gone("company_domain", "company domain"),
         strict=True,
     ):
-        lacking = [n for n, gone in (("first name", first), ("last name", last)) if gone]
-        if domain:
-            lacking.append("company domain (invalid)" if bad_domain else "company domain")
+        lacking = [part for part in parts if part]
         reasons.append(
             f"no usable identity: LinkedIn URL {li}, email {em}, and no first name + last name"
             f" + company domain (lacking {', '.join(lacking)})"
@@ -249,10 +302,23 @@ def _person_keys(clean: pd.DataFrame) -> pd.Series:
 _IDENTITY_FIELDS = ("linkedin_url", "email", "first_name", "last_name", "company_domain")
 
 
+def _formula_free(text: dict[str, pd.Series]) -> dict[str, pd.Series]:
+    """For each field, the reason each value that starts a spreadsheet formula is dropped (None
+    elsewhere); those values are removed from `text` in place, so no later step sees them."""
+    reasons = {}
+    for name, values in text.items():
+        reason = map_unique(values, formula_reason)
+        text[name] = values.where(reason.isna(), None)
+        reasons[name] = reason
+    return reasons
+
+
 def clean_fields(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Cleaned canonical columns + person_key (object dtype, None = missing), and for each
-    droppable field the reason it was dropped from each row (None = kept or absent)."""
+    canonical field the reason it was dropped from each row (None = kept or absent). A value
+    that starts a spreadsheet formula is dropped from every field (`guards.formula_reason`)."""
     text = {name: clean_text(_column(raw, name)) for name in CANONICAL_COLUMNS}
+    dropped = _formula_free(text)
     email, email_reason = emails(text["email"])
     domain, domain_reason = company_domains(text["company_domain"])
     inferred = domains_from_emails(email, text["company_name"])
@@ -270,11 +336,12 @@ def clean_fields(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]
     }
     clean = pd.DataFrame({name: as_objects(col) for name, col in columns.items()}, dtype=object)
     clean["person_key"] = _person_keys(clean)
-    dropped = {
-        "email": email_reason,
-        "company_domain": domain_reason,
-        "linkedin_url": linkedin_reason,
-    }
+    for name, reason in (
+        ("email", email_reason),
+        ("company_domain", domain_reason),
+        ("linkedin_url", linkedin_reason),
+    ):
+        dropped[name] = as_objects(dropped[name].where(dropped[name].notna(), reason))
     return clean, dropped
 
 

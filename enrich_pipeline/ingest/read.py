@@ -2,7 +2,14 @@
 
 Nothing here cleans a value. Every row keeps its source file and row number; a row that cannot be
 parsed becomes a *problem* (a dict) and the rest of its file is still read; a file that cannot be
-read at all becomes one problem with field "<file>". Nothing here raises for bad input data.
+read at all becomes one problem with field "<file>"; one value that cannot be used (larger than
+MAX_FIELD_CHARS, or in a Parquet column of the wrong type) becomes a problem with its field's name
+and the rest of its row is kept. Nothing here raises for bad input data.
+
+Text encodings: a byte-order mark decides (UTF-8, UTF-16 and UTF-32, as Excel's "Unicode text"
+export writes); without one, UTF-8 when the bytes are valid UTF-8, else the encoding
+charset-normalizer finds most coherent (Windows-1252 when it reads as well, the code page of
+Excel on Western European Windows). The encoding used is recorded per file.
 
 Row numbers (`source_row`) follow the file as a person sees it in an editor: the header line is
 row 0, the first data line row 1, so row N is physical line N + 1 (`sed -n "$((N+1))p" FILE`)
@@ -13,10 +20,13 @@ count as lines. For Parquet, row N is the N-th record (1-based).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +34,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from charset_normalizer import from_bytes
 
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "first_name",
@@ -39,6 +50,10 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
 RAW_COLUMNS: tuple[str, ...] = (*CANONICAL_COLUMNS, "extra", "source_file", "source_row", "day")
 PROBLEM_KEYS: tuple[str, ...] = ("day", "source_file", "source_row", "field", "reason", "raw_value")
 FILE_SUFFIXES: frozenset[str] = frozenset({".csv", ".parquet"})
+EMPTY_FILE = "empty file"
+# A value longer than this is dropped as a field (with a problem), the rest of its row kept: no
+# name, address, title or note is this long; a 20 MB cell is a paste gone wrong or an attack.
+MAX_FIELD_CHARS = 65_536
 
 # Header spellings seen in CRM, Sales Navigator, event-tool and enrichment-tool exports, compared
 # after `header_token` (lower case, no spaces, underscores, hyphens, dots or slashes).
@@ -119,6 +134,7 @@ class FileRead:
     columns: list[list[str | None]] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)  # source_row of each record
     problems: list[dict[str, Any]] = field(default_factory=list)
+    encoding: str | None = None  # CSV: the text encoding the file was read in
 
 
 def problem(
@@ -143,14 +159,75 @@ _MAX_RECORD_LINES = 200  # a quoted field longer than this many lines is taken f
 _DELIMITERS = (",", ";", "\t", "|")
 
 
-def _decode(data: bytes) -> str:
-    """UTF-8 (a BOM is dropped); Excel-on-Windows files that are not UTF-8 are cp1252."""
-    for encoding in ("utf-8-sig", "cp1252"):
+# (mark, codec that drops it, what the file summary says); UTF-32 first: its LE mark starts
+# like UTF-16's.
+_BOMS: tuple[tuple[bytes, str, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32", "utf-32-le (BOM)"),
+    (codecs.BOM_UTF32_BE, "utf-32", "utf-32-be (BOM)"),
+    (codecs.BOM_UTF8, "utf-8-sig", "utf-8 (BOM)"),
+    (codecs.BOM_UTF16_LE, "utf-16", "utf-16-le (BOM)"),
+    (codecs.BOM_UTF16_BE, "utf-16", "utf-16-be (BOM)"),
+)
+_WIDE = ("utf_16", "utf_32")  # what NUL bytes in a text file without a BOM can mean
+
+
+def _guess_encoding(data: bytes) -> str | None:
+    """The encoding of text that has no BOM and is not UTF-8, or None when it is not text."""
+    if b"\x00" in data[:65536]:
+        best = from_bytes(data).best()
+        return best.encoding if best is not None and best.encoding.startswith(_WIDE) else None
+    best = from_bytes(data).best()
+    western = from_bytes(data, cp_isolation=["cp1252"]).best()
+    if western is not None and (best is None or western.chaos <= best.chaos):
+        return "cp1252"
+    return best.encoding if best is not None else "latin-1"
+
+
+def _decode(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) of a CSV file's bytes, None when they are not text (see the module
+    docstring). The BOM is dropped."""
+    for bom, codec, label in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError:
+                return None
+            return None if "\x00" in text else (text, label)
+    if b"\x00" not in data[:65536]:
         try:
-            return data.decode(encoding)
+            return data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
+            pass
+    encoding = _guess_encoding(data)
+    if encoding is None:
+        return None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    if "\x00" in text:
+        return None
+    return text, encoding.replace("_", "-")
+
+
+_FIELD_LIMIT = threading.Lock()
+
+
+@contextmanager
+def _csv_field_limit(chars: int) -> Iterator[None]:
+    """The csv module's field size limit raised to `chars` while one file is parsed (it guards
+    memory, and the whole file is in memory already); MAX_FIELD_CHARS then drops oversize values
+    as fields. The limit is process-wide: a lock keeps two parses from undoing each other."""
+    with _FIELD_LIMIT:
+        before = csv.field_size_limit()
+        if chars <= before:
+            yield
+            return
+        csv.field_size_limit(chars)
+        try:
+            yield
+        finally:
+            csv.field_size_limit(before)
 
 
 def _physical_lines(text: str) -> list[str]:
@@ -194,28 +271,31 @@ def read_csv_file(path: Path, source_file: str, day: str) -> FileRead:
     """Every record of a CSV file; each unreadable record is one problem, the others are kept."""
     out = FileRead()
     data = path.read_bytes()
-    if b"\x00" in data[:65536]:
+    decoded = _decode(data)
+    if decoded is None:
         out.problems.append(
             problem(day, source_file, None, "<file>", "binary content: not a CSV text file", None)
         )
         return out
-    lines = _physical_lines(_decode(data))
+    text, out.encoding = decoded
+    lines = _physical_lines(text)
     start = next((i for i, line in enumerate(lines) if line.strip()), None)
     if start is None:
-        out.problems.append(problem(day, source_file, None, "<file>", "empty file", None))
+        out.problems.append(problem(day, source_file, None, "<file>", EMPTY_FILE, None))
         return out
     delimiter = _sniff_delimiter(lines[start])
-    try:
-        out.headers = _parse([lines[start]], delimiter)
-    except csv.Error as error:
-        out.problems.append(
-            problem(day, source_file, 0, "<file>", f"unreadable header: {error}", lines[start])
-        )
-        return out
-    width = len(out.headers)
-    records = _records_in_bulk(lines, start, delimiter, width, out)
-    if records is None:
-        records = _records_line_by_line(lines, start, delimiter, width, out, day, source_file)
+    with _csv_field_limit(len(text) + 1):
+        try:
+            out.headers = _parse([lines[start]], delimiter)
+        except csv.Error as error:
+            out.problems.append(
+                problem(day, source_file, 0, "<file>", f"unreadable header: {error}", lines[start])
+            )
+            return out
+        width = len(out.headers)
+        records = _records_in_bulk(lines, start, delimiter, width, out)
+        if records is None:
+            records = _records_line_by_line(lines, start, delimiter, width, out, day, source_file)
     out.columns = [[r[c] for r in records] for c in range(width)]
     return out
 
@@ -323,6 +403,21 @@ def _read_record(
 # -- Parquet ---------------------------------------------------------------------------------
 
 
+# Columns that may hold numbers (a CRM's numeric record id); every other known column holds text.
+_INTEGER_COLUMNS = frozenset({"crm_id"})
+
+
+def _text_type(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        return _text_type(kind.value_type)
+    return (
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_string_view(kind)
+        or pa.types.is_null(kind)
+    )
+
+
 def _as_strings(column: pa.ChunkedArray) -> list[str | None]:
     if not pa.types.is_string(column.type):
         try:
@@ -335,18 +430,50 @@ def _as_strings(column: pa.ChunkedArray) -> list[str | None]:
     return column.to_pylist()
 
 
+def _typed_column(
+    column: pa.ChunkedArray, header: str, out: FileRead, source_file: str, day: str
+) -> list[str | None]:
+    """A Parquet column as strings. A known column of the wrong type (numbers where names belong)
+    keeps no value: each value it holds is a problem naming the column's type."""
+    values = _as_strings(column)
+    target = canonical_column(header)
+    kind = column.type
+    if target is None or _text_type(kind):
+        return values
+    if target in _INTEGER_COLUMNS and pa.types.is_integer(kind):
+        return values
+    kind_text = str(kind)
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        try:
+            return column.cast(pa.string()).to_pylist()  # bytes that are UTF-8 text
+        except pa.ArrowInvalid:
+            kind_text += " (not UTF-8 text)"
+    expected = "text or integer" if target in _INTEGER_COLUMNS else "text"
+    reason = (
+        f"expected {expected}, Parquet column {header!r} is {kind_text}: value dropped "
+        "(write the column as text in the export)"
+    )
+    for row, value in zip(out.rows, values, strict=True):
+        if value is not None:
+            out.problems.append(problem(day, source_file, row, target, reason, value))
+    return [None] * len(values)
+
+
 def read_parquet_file(path: Path, source_file: str, day: str) -> FileRead:
     out = FileRead()
     try:
         table = pq.read_table(path)
-    except Exception as error:  # any unreadable file is a problem row, never a failed day
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
         out.problems.append(
             problem(day, source_file, None, "<file>", f"unreadable Parquet: {error}", None)
         )
         return out
     out.headers = [str(name) for name in table.column_names]
-    out.columns = [_as_strings(table.column(i)) for i in range(table.num_columns)]
     out.rows = list(range(1, table.num_rows + 1))
+    out.columns = [
+        _typed_column(table.column(i), out.headers[i], out, source_file, day)
+        for i in range(table.num_columns)
+    ]
     return out
 
 
@@ -373,6 +500,7 @@ def file_frame(read: FileRead, source_file: str, day: str) -> pd.DataFrame | Non
             )
         )
         return None
+    _drop_oversize(read, targets, source_file, day)
     n = len(read.rows)
     data: dict[str, list[str | None]] = {}
     extra_columns: list[tuple[str, list[str | None]]] = []
@@ -397,6 +525,22 @@ def file_frame(read: FileRead, source_file: str, day: str) -> pd.DataFrame | Non
     frame["source_row"] = pd.Series(read.rows, dtype="int64")
     frame["day"] = day
     return frame
+
+
+def _drop_oversize(read: FileRead, targets: list[str | None], source_file: str, day: str) -> None:
+    """Each value longer than MAX_FIELD_CHARS becomes a problem naming its field, and None."""
+    for index, values in enumerate(read.columns):
+        if max(map(len, filter(None, values)), default=0) <= MAX_FIELD_CHARS:
+            continue
+        name = targets[index] or read.headers[index].strip() or f"column_{index + 1}"
+        for i, value in enumerate(values):
+            if value is not None and len(value) > MAX_FIELD_CHARS:
+                reason = (
+                    f"field too large: {len(value):,} characters (the limit is "
+                    f"{MAX_FIELD_CHARS:,}): value dropped, the rest of the row is kept"
+                )
+                read.problems.append(problem(day, source_file, read.rows[i], name, reason, value))
+                values[i] = None
 
 
 def _extra_json(columns: list[tuple[str, list[str | None]]], n: int) -> list[str | None]:
