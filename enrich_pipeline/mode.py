@@ -4,7 +4,9 @@
 live mode every provider of `ENRICH_PROVIDER_ORDER` must have its key(s): a provider without one
 is an error naming the variable, never a silent fallback to synthetic answers. A half-set pair
 (`THEHOG_ACCESS_KEY` without `THEHOG_SECRET_KEY`) is an error in every mode. In sandbox mode keys
-are ignored (and said so), so a sandbox run never spends real credits.
+are ignored (and said so), so a sandbox run never spends real credits; a live base URL
+(`LEMLIST_BASE_URL` & co) set in sandbox mode is an error, not ignored: it says the user meant
+live, and a sandbox run in its place would be a silent fallback.
 
 This module reads only whether variables are *set*, never their values.
 """
@@ -45,6 +47,24 @@ def _is_set(env: Mapping[str, str], name: str) -> bool:
     return bool(env.get(name, "").strip())
 
 
+def key_help(provider: str) -> str:
+    """How to pass a provider's key(s), e.g. `set LEMLIST_API_KEY in the environment; in run
+    config use {env: LEMLIST_API_KEY}` (the only way keys are taken)."""
+    names = KEY_VARS[provider]
+    where = " and ".join(names)
+    config = ", ".join(f"{{env: {n}}}" for n in names)
+    return f"set {where} in the environment; in run config use {config}"
+
+
+def base_url_in_sandbox(provider: str, source: str) -> ModeError:
+    """A live base URL in sandbox mode: the user meant live (or left it over); never ignored."""
+    return ModeError(
+        f"{provider}: {source} is set but the mode is sandbox, which would ignore it and answer "
+        f"from the local sandbox. To go live: {key_help(provider)} (with ENRICH_MODE=live or "
+        f"unset); to use the sandbox: unset {source}"
+    )
+
+
 def resolve_mode(providers: Sequence[str], environ: Mapping[str, str] | None = None) -> Mode:
     """The run's mode for the waterfall `providers`, or ModeError saying what to fix."""
     env = os.environ if environ is None else environ
@@ -77,6 +97,10 @@ def resolve_mode(providers: Sequence[str], environ: Mapping[str, str] | None = N
                 + "; ".join(missing)
                 + " (or drop the provider from ENRICH_PROVIDER_ORDER, or set ENRICH_MODE=sandbox)"
             )
+    else:
+        for provider in providers:
+            if provider in BASE_URL_VARS and _is_set(env, BASE_URL_VARS[provider]):
+                raise base_url_in_sandbox(provider, BASE_URL_VARS[provider])
     return mode
 
 

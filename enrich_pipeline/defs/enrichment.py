@@ -215,6 +215,12 @@ def build_enrichment_asset(
                 budget_reason=allowed.binding,
             )
         except ProviderError as exc:
+            from enrich_pipeline.providers.errors import AuthenticationError
+
+            if isinstance(exc, AuthenticationError):
+                # A refused key fails the step at once, whatever retry policy it may be given:
+                # waiting does not fix a key. The message names the variable (never its value).
+                raise dg.Failure(description=str(exc), allow_retries=False) from exc
             if not exc.retryable:
                 raise
             context.log.warning("%s %s: %s; the step will be retried", provider, day, exc)

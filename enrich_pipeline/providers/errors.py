@@ -1,6 +1,13 @@
-"""Typed provider errors. Each one says what went wrong and what to do; none ever carries a secret."""
+"""Typed provider errors. Each one says what went wrong and what to do; none ever carries a secret.
+
+Whoever builds one, its message, code, hint and notes pass through the one redaction
+(redaction.py) as it is made: a provider that echoes a key in its error body cannot get it into a
+log, a traceback, Dagster's event log or the ledger, whichever path the text takes from here.
+"""
 
 from __future__ import annotations
+
+from enrich_pipeline.providers.redaction import redact, redact_optional
 
 
 class ProviderError(Exception):
@@ -19,10 +26,13 @@ class ProviderError(Exception):
     ) -> None:
         self.provider = provider
         self.status = status
-        self.code = code
-        self.message = message
-        self.hint = hint
+        self.code = redact_optional(code)
+        self.message = redact(message)
+        self.hint = redact(hint)
         super().__init__(self._render())
+
+    def add_note(self, note: str, /) -> None:
+        super().add_note(redact(note))
 
     def _render(self) -> str:
         parts = [f"{self.provider}"]
@@ -35,7 +45,10 @@ class ProviderError(Exception):
 
 
 class AuthenticationError(ProviderError):
-    """401/403: the key is wrong, revoked or lacks permission."""
+    """401/403: the key is wrong, revoked or lacks permission. Never retryable, anywhere: waiting
+    does not fix a key, so the step fails at once, naming the variable to fix."""
+
+    retryable = False
 
 
 class CreditsExhaustedError(ProviderError):

@@ -14,10 +14,18 @@ there and back safely is here, once:
   calls that are safe to repeat (polls, result pages, submits carrying an idempotency key); a paid
   submit without one raises SubmitOutcomeUnknownError, because a blind retry could pay twice;
 * errors are typed (errors.py) and carry the provider's own code and message, never a credential.
+  A 401/403 is never retried (a wrong key does not get better by waiting): it raises at once,
+  naming the environment variable(s) to fix;
+* it is where credentials and provider text meet, so it is the redaction's choke point
+  (redaction.py): the credentials the auth puts on a request are registered when the transport
+  is built, and every response body is cleaned before anyone reads it — of every form of them in
+  an answer (stored as a payload), and also of anything shaped like a credential in an error body.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email.utils
 import json
 import logging
@@ -29,6 +37,7 @@ from typing import Any, Self
 
 import httpx
 
+from enrich_pipeline.mode import KEY_VARS
 from enrich_pipeline.providers.errors import (
     AuthenticationError,
     BadRequestError,
@@ -45,6 +54,7 @@ from enrich_pipeline.providers.pacing import (
     acquire_all,
     shared_pacer,
 )
+from enrich_pipeline.providers.redaction import Redactor, register
 
 log = logging.getLogger("enrich_pipeline.providers")
 
@@ -137,6 +147,9 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(moment.timestamp() - time.time(), 0.0)
 
 
+_AUTH_SCHEMES = ("basic", "bearer", "token")
+
+
 class SecretAuth(httpx.Auth):
     """Adds credentials to each request; its repr and str never show them."""
 
@@ -146,6 +159,32 @@ class SecretAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
         self._apply(request)
         yield request
+
+    def secrets(self) -> tuple[str, ...]:
+        """The credentials this auth puts on a request, read off a blank request it is applied
+        to: every header value it sets (a Basic credential decoded into its parts, a bearer
+        token without its scheme) and every query parameter it adds. What is sent is exactly
+        what must never come back out."""
+        probe = httpx.Request("GET", "https://probe.invalid/")
+        headers, params = dict(probe.headers), dict(probe.url.params)
+        self._apply(probe)
+        found: list[str] = []
+        for name, value in probe.headers.items():
+            if headers.get(name) == value:
+                continue
+            scheme, _, credential = value.partition(" ")
+            if scheme.lower() not in _AUTH_SCHEMES or not credential.strip():
+                found.append(value)
+            elif scheme.lower() == "basic":
+                try:
+                    user, _, password = base64.b64decode(credential).decode().partition(":")
+                except (binascii.Error, UnicodeDecodeError):
+                    user, password = credential, ""
+                found += [user, password]
+            else:
+                found.append(credential.strip())
+        found += [v for k, v in probe.url.params.multi_items() if params.get(k) != v]
+        return tuple(dict.fromkeys(f for f in found if f))
 
     def __repr__(self) -> str:
         return "SecretAuth(***)"
@@ -174,6 +213,9 @@ class Transport:
             )
         self._rng = random.Random()
         self.stats = {"requests": 0, "retries": 0, "rate_limited": 0, "paced_s": 0.0}
+        secrets = self.auth.secrets()
+        self._redact = Redactor(*secrets)  # this client's credentials, for its answers
+        register(*secrets)  # and for every ProviderError text, whoever builds it
 
     def __repr__(self) -> str:
         return f"Transport(provider={self.provider!r}, base_url={self.base_url!r})"
@@ -241,6 +283,7 @@ class Transport:
                 )
                 delay = self._backoff(attempt)
             else:
+                response = self._cleaned(response)
                 status = response.status_code
                 if status < 300 or status in accept:
                     return response
@@ -326,17 +369,40 @@ class Transport:
                 self.sleep(self._backoff(attempt))
         raise AssertionError("unreachable")
 
+    def _cleaned(self, response: httpx.Response) -> httpx.Response:
+        """The response with its body redacted: an answer (data, stored as a payload) loses every
+        form of this client's credentials; an error body (>= 400) also anything shaped like a
+        credential. The same response when there was nothing to remove (the usual case)."""
+        text = response.text
+        clean = self._redact(text) if response.status_code >= 400 else self._redact.known(text)
+        if clean == text:
+            return response
+        dropped = {"content-encoding", "content-length", "transfer-encoding"}
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in dropped]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=clean.encode(response.encoding or "utf-8", errors="replace"),
+            request=response.request,
+            extensions=response.extensions,
+        )
+
     def _client_error(self, method: str, path: str, response: httpx.Response) -> ProviderError:
         detail = self.error_parser(response)
         status = response.status_code
         where = f"{method} {path}: {detail.message}"
         if status in (401, 403):
+            variables = KEY_VARS.get(self.provider, ())
+            names = " and ".join(variables) or f"the {self.provider} key"
+            keys = "keys" if len(variables) > 1 else "key"
+            refused = "refused" if status == 401 else "refused (forbidden)"
             return AuthenticationError(
                 self.provider,
                 where,
                 status=status,
                 code=detail.code,
-                hint=f"check the {self.provider} API key (environment variable) and its permissions",
+                hint=f"{self.provider} {refused} the {keys} in {names}: set {names} to a valid "
+                f"{keys} with the permissions needed, then run again (never retried)",
             )
         if status == 402:
             return CreditsExhaustedError(

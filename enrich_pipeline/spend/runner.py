@@ -41,6 +41,7 @@ from enrich_pipeline.providers.errors import (
     SubmitOutcomeUnknownError,
 )
 from enrich_pipeline.providers.polling import PollProgress
+from enrich_pipeline.providers.redaction import redact
 from enrich_pipeline.spend.interrupts import finish_recording
 from enrich_pipeline.spend.ledger import Ledger
 from enrich_pipeline.spend.ledger_claims import Intent
@@ -115,8 +116,18 @@ def _placeholder(provider: str, request: EnrichmentRequest, reason: str) -> Enri
         provider=provider,
         request_correlation=request.correlation,
         record_status=RecordStatus.PENDING,
-        reason=reason,
+        reason=redact(reason),  # may quote a provider's error: stored in the warehouse
     )
+
+
+def _redacted(submissions: Sequence[Submission]) -> list[Submission]:
+    """Submissions whose refusal text (a provider's words, stored in the ledger) is redacted."""
+    return [
+        s.model_copy(update={"error": redact(s.error)})
+        if s.error and redact(s.error) != s.error
+        else s
+        for s in submissions
+    ]
 
 
 def run_provider(
@@ -270,7 +281,7 @@ def _replay_unknown(run: ProviderRun, client: EnrichmentClient, ledger: Ledger) 
                 if isinstance(exc, AuthenticationError):
                     raise
                 return
-            ledger.record_submitted(chunk.intents, submissions)
+            ledger.record_submitted(chunk.intents, _redacted(submissions))
         run.replayed += len(chunk.intents)
     if run.replayed:
         log.warning(
@@ -342,7 +353,7 @@ def _submit(
                 if isinstance(exc, AuthenticationError):
                     raise
                 return
-            ledger.record_submitted(intents, submissions)
+            ledger.record_submitted(intents, _redacted(submissions))
         run.new_submissions += sum(1 for s in submissions if not s.error)
 
 
@@ -355,21 +366,22 @@ def _record_failed_chunk(
     replay: bool = False,
 ) -> None:
     accepted: list[Submission] = list(getattr(exc, "accepted_submissions", []) or [])
-    ledger.record_submitted(intents, accepted)  # paid for: they will be polled
+    ledger.record_submitted(intents, _redacted(accepted))  # paid for: they will be polled
     run.new_submissions += len(accepted)
     done = {s.person_key for s in accepted}
     rest = [i for i in intents if i.request.person_key not in done]
+    why = redact(str(exc))  # already redacted when made (errors.py); stored, so once more
     if isinstance(exc, SubmitOutcomeUnknownError) or replay:
         # A replay that fails stays unknown whatever the error: its first call may still have
         # been accepted, and only the same body may ever be sent for it.
-        ledger.mark(rest, "unknown", str(exc))
+        ledger.mark(rest, "unknown", why)
         run.stopped = "a submit's outcome is unknown; stopped submitting to avoid paying twice"
     elif isinstance(exc, CreditsExhaustedError):
-        ledger.mark(rest, "call_failed", str(exc))
+        ledger.mark(rest, "call_failed", why)
         run.stopped = "credits exhausted (402): top up to enrich the rest"
     else:
-        ledger.mark(rest, "call_failed", str(exc))
-        run.stopped = f"{type(exc).__name__}: {exc.message}"
+        ledger.mark(rest, "call_failed", why)
+        run.stopped = f"{type(exc).__name__}: {redact(exc.message)}"
     log.warning("%s %s: %s", run.provider, run.day, run.stopped)
 
 

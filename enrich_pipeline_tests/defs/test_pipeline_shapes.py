@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import pytest
 
 from enrich_pipeline.defs.resources import EnrichsoResource, LemlistResource, ThehogResource
@@ -96,20 +97,32 @@ def test_every_shape_gives_contacts_with_evidence_and_records_every_credit(
     assert hog_bases <= {CostBasis.ESTIMATED.value, CostBasis.REPORTED.value}
 
 
-def _live_resources(sandbox: SandboxServer) -> dict[str, Any]:
+def _live_resources(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Live-mode resources whose base URLs point at the sandbox (the contract-testing use of
-    LEMLIST_BASE_URL & co): the live code path, end to end, without a real key."""
+    LEMLIST_BASE_URL & co): the live code path, end to end, without a real key. Keys come from
+    the environment only (a literal key is refused): the sandbox's are set there."""
     config = sandbox.state.config
+    for name, value in {
+        "LEMLIST_API_KEY": config.lemlist_api_key,
+        "ENRICHSO_API_KEY": config.enrichso_api_key,
+        "THEHOG_ACCESS_KEY": config.thehog_access_key,
+        "THEHOG_SECRET_KEY": config.thehog_secret_key,
+    }.items():
+        monkeypatch.setenv(name, value)
     return {
         "lemlist": LemlistResource(
-            api_key=config.lemlist_api_key, base_url=sandbox.base_url("lemlist"), mode="live"
+            api_key=dg.EnvVar("LEMLIST_API_KEY"),
+            base_url=sandbox.base_url("lemlist"),
+            mode="live",
         ),
         "enrichso": EnrichsoResource(
-            api_key=config.enrichso_api_key, base_url=sandbox.base_url("enrichso"), mode="live"
+            api_key=dg.EnvVar("ENRICHSO_API_KEY"),
+            base_url=sandbox.base_url("enrichso"),
+            mode="live",
         ),
         "thehog": ThehogResource(
-            access_key=config.thehog_access_key,
-            secret_key=config.thehog_secret_key,
+            access_key=dg.EnvVar("THEHOG_ACCESS_KEY"),
+            secret_key=dg.EnvVar("THEHOG_SECRET_KEY"),
             base_url=sandbox.base_url("thehog"),
             mode="live",
         ),
@@ -117,9 +130,9 @@ def _live_resources(sandbox: SandboxServer) -> dict[str, Any]:
 
 
 def test_a_live_state_folder_rejects_sandbox_runs_and_rows_say_where_they_came_from(
-    pipeline_env: SandboxServer, tmp_path: Path
+    pipeline_env: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    live = Pipeline(tmp_path, providers=_live_resources(pipeline_env), mode=Mode.LIVE)
+    live = Pipeline(tmp_path, providers=_live_resources(pipeline_env, monkeypatch), mode=Mode.LIVE)
     live.write_day(pipeline_env.state.world, DAY, 12, seed=7)  # live clients pace at real limits
     live.materialize(DAY)
     with connect_readonly(live.warehouse_dir) as db:
@@ -133,6 +146,13 @@ def test_a_live_state_folder_rejects_sandbox_runs_and_rows_say_where_they_came_f
     assert rows == [("live:127.0.0.1",)]
 
     # The same folders in sandbox mode: refused before anything is asked or reused.
+    for name in (
+        "LEMLIST_API_KEY",
+        "ENRICHSO_API_KEY",
+        "THEHOG_ACCESS_KEY",
+        "THEHOG_SECRET_KEY",
+    ):
+        monkeypatch.delenv(name)
     sandbox_run = Pipeline(tmp_path)
     before = pipeline_env.counters()["requests"]
     result = sandbox_run.materialize(DAY, raise_on_error=False)

@@ -113,7 +113,7 @@ def test_a_key_in_the_environment_switches_to_real_key_mode(
     assert config.mode is Mode.LIVE  # keys set, ENRICH_MODE unset: live
     assert config.state_dir.parts[-3:] == ("data", "live", "state")  # never the sandbox's folder
     resources = provider_resources(config)
-    assert isinstance(resources["lemlist"].api_key, dg.EnvVar)  # type: ignore[attr-defined]
+    assert resources["lemlist"].api_key.variable == "LEMLIST_API_KEY"  # type: ignore[attr-defined]
     lemlist = resources["lemlist"].process_config_and_initialize()
     assert not lemlist.uses_sandbox
     client = lemlist.get_client()
@@ -142,16 +142,23 @@ def test_an_unsafe_key_setup_is_refused_naming_the_variable(env: dict[str, str],
         Settings.from_env(env)
 
 
-def test_sandbox_mode_ignores_keys_and_live_mode_needs_them() -> None:
+def test_sandbox_mode_ignores_keys_and_live_mode_needs_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     keys = {"LEMLIST_API_KEY": "k", "ENRICH_PROVIDER_ORDER": "lemlist"}
     assert Settings.from_env({**keys, "ENRICH_MODE": "sandbox"}).mode is Mode.SANDBOX
     assert Settings.from_env(keys).mode is Mode.LIVE
     assert Settings.from_env({}).mode is Mode.SANDBOX
-    assert LemlistResource(api_key="k", mode="sandbox").uses_sandbox
+    for name in PLANTED:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LEMLIST_API_KEY", "k")
+    assert LemlistResource(api_key=dg.EnvVar("LEMLIST_API_KEY"), mode="sandbox").uses_sandbox
+    monkeypatch.delenv("LEMLIST_API_KEY")
     with pytest.raises(ModeError, match="live mode needs LEMLIST_API_KEY"):
         LemlistResource(mode="live").get_client()
+    monkeypatch.setenv("THEHOG_ACCESS_KEY", "ak_only")
     with pytest.raises(ModeError, match="must be set together"):
-        ThehogResource(access_key="ak_only", mode="live").get_client()
+        ThehogResource(access_key=dg.EnvVar("THEHOG_ACCESS_KEY"), mode="live").get_client()
 
 
 def test_live_base_urls_and_the_enrichso_plan_come_from_the_environment(
@@ -170,10 +177,21 @@ def test_live_base_urls_and_the_enrichso_plan_come_from_the_environment(
         Settings.from_env({"ENRICHSO_PLAN": "platinum"})
 
 
-def test_an_unresolved_envvar_is_refused_not_sent_as_a_key() -> None:
-    resource = LemlistResource(api_key=dg.EnvVar("LEMLIST_API_KEY"))
-    with pytest.raises(RuntimeError, match="not initialised"):
-        resource.get_client()
+def test_an_envvar_is_read_where_the_client_is_made_and_its_name_is_never_sent_as_a_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("LEMLIST_API_KEY", raising=False)
+    resource = LemlistResource(api_key=dg.EnvVar("LEMLIST_API_KEY"), mode="live")
+    with pytest.raises(ModeError, match="live mode needs LEMLIST_API_KEY"):
+        resource.get_client()  # uninitialised and the variable unset: refused, never the name
+    monkeypatch.setenv("LEMLIST_API_KEY", "lk_from_the_environment")
+    client = resource.get_client()
+    sent = next(client.transport.auth.auth_flow(client.transport.client.build_request("GET", "/")))  # type: ignore[union-attr]
+    assert (
+        sent.headers["authorization"]
+        == "Basic " + base64.b64encode(b":lk_from_the_environment").decode()
+    )
+    client.close()
 
 
 def test_planted_keys_never_reach_logs_errors_or_reprs(
@@ -217,8 +235,11 @@ def test_planted_keys_never_reach_logs_errors_or_reprs(
         except ProviderError as exc:
             evidence += [str(exc), repr(exc)]
         client.close()
-    wrong = LemlistResource(api_key="wrong-key-0000", base_url=planted_sandbox.base_url("lemlist"))
-    with pytest.raises(AuthenticationError) as refused:
+    monkeypatch.setenv("LEMLIST_API_KEY", "wrong-key-0000")
+    wrong = LemlistResource(
+        api_key=dg.EnvVar("LEMLIST_API_KEY"), base_url=planted_sandbox.base_url("lemlist")
+    )
+    with pytest.raises(AuthenticationError, match="LEMLIST_API_KEY") as refused:
         wrong.get_client().credits_remaining()
     evidence += [str(refused.value), repr(refused.value)]
 
@@ -226,6 +247,6 @@ def test_planted_keys_never_reach_logs_errors_or_reprs(
     evidence += [caplog.text, captured.out, captured.err]
     blob = "\n".join(evidence)
     assert "HTTP Request" in caplog.text, "httpx request logs were captured (the test saw traffic)"
-    for value in PLANTED.values():
+    for value in [*PLANTED.values(), "wrong-key-0000"]:
         assert value not in blob
         assert base64.b64encode(f":{value}".encode()).decode() not in blob

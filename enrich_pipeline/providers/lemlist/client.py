@@ -52,6 +52,7 @@ from enrich_pipeline.providers.lemlist.records import pending_result, poll_resul
 from enrich_pipeline.providers.lemlist.values import _dict, _is_int, _str
 from enrich_pipeline.providers.pacing import RateLimit
 from enrich_pipeline.providers.polling import ProgressCallback, answers_cost, poll_until_done
+from enrich_pipeline.providers.redaction import redact
 from enrich_pipeline.providers.transport import (
     RetryPolicy,
     SecretAuth,
@@ -387,7 +388,8 @@ class _BulkItem:
         error = None
         if ref is None:
             code = element.get("error")
-            error = str(code) if code else f"UNEXPECTED_ITEM: {str(element)[:80]}"
+            # from the provider's answer, stored in the ledger: redacted like any error text
+            error = redact(str(code) if code else f"UNEXPECTED_ITEM: {str(element)[:80]}")
         return Submission(
             person_key=self.request.person_key,
             provider=PROVIDER,

@@ -38,6 +38,7 @@ from enrich_pipeline.providers.errors import (
 )
 from enrich_pipeline.providers.pacing import RateLimit
 from enrich_pipeline.providers.polling import ProgressCallback, answers_cost, poll_until_done
+from enrich_pipeline.providers.redaction import redact
 from enrich_pipeline.providers.thehog.correlate import _Context, _Correlator
 from enrich_pipeline.providers.thehog.dialect import (
     BATCH_MAX,
@@ -370,7 +371,7 @@ def _submission(planned: _Planned, status: int, answer: Any, raw: dict[str, Any]
         # Well-formed but refused (the sandbox's "Could not resolve this identity" for a single
         # sync lookup): nothing charged, nothing to poll.
         message = _error_message(answer) or "HTTP 422 Unprocessable Entity"
-        return Submission(**common, error=message)
+        return Submission(**common, error=redact(message))  # stored: redacted like any error
     if status == 200 and isinstance(answer, dict) and "data" in answer:
         return Submission(**common)  # answered at once; the body is in raw["response"]
     op_id = _operation_id(answer)
