@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,44 @@ _FIELD_NAMES = {f.value for f in WantedField}
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     flatten = sub.add_parser(
         "flatten",
-        help="turn a raw provider payload (webhook body, poll result, results page) into records",
+        help="turn raw provider payloads (webhook bodies, poll results, results pages) into records",
+        description=(
+            "lemlist: FILE is read as a stream (a JSON array, JSON lines or one JSON value) and "
+            "flattened in batches by DuckDB (memory bounded by --batch-size, not by the file), "
+            "each payload SQL cannot read exactly going through the Python reader; the records "
+            "are the Python reader's. enrichso and thehog: FILE is one JSON value read whole "
+            "(the per-record Python path)."
+        ),
     )
     flatten.add_argument("--provider", required=True, choices=PROVIDERS)
     flatten.add_argument("file", type=Path, help="JSON file as received from the provider")
     flatten.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl")
     flatten.add_argument("--out", type=Path, help="output file (default: standard output, jsonl)")
+    flatten.add_argument(
+        "--input",
+        choices=["auto", "array", "lines"],
+        default="auto",
+        help="lemlist: how FILE holds its payloads (default: detected)",
+    )
+    flatten.add_argument(
+        "--batch-size", type=int, default=4096, help="lemlist: payloads per batch (default 4096)"
+    )
+    flatten.add_argument(
+        "--python-path",
+        action="store_true",
+        help="lemlist: read the whole file and flatten it record by record (the reference path)",
+    )
+    flatten.add_argument(
+        "--sql",
+        action="store_true",
+        help="lemlist: flatten single-item webhook bodies in DuckDB SQL (same records; see "
+        "providers/lemlist/bulk.py: not yet faster than the streamed Python reader)",
+    )
+    flatten.add_argument(
+        "--fetched-at",
+        type=datetime.fromisoformat,
+        help="ISO-8601 time stamped on every record (default: now), for reproducible output",
+    )
 
     lookup = sub.add_parser(
         "lookup",
@@ -51,6 +84,11 @@ def _records_json(records: Sequence[EnrichmentResult]) -> list[dict[str, Any]]:
 
 
 def run_flatten(args: argparse.Namespace) -> int:
+    fetched_at = args.fetched_at
+    if fetched_at is not None and fetched_at.tzinfo is None:
+        fetched_at = fetched_at.replace(tzinfo=UTC)
+    if args.provider == "lemlist" and not args.python_path:
+        return _run_bulk_flatten(args, fetched_at or datetime.now(UTC))
     try:
         payload = json.loads(args.file.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -63,7 +101,10 @@ def run_flatten(args: argparse.Namespace) -> int:
         )
         return 2
     module = importlib.import_module(f"enrich_pipeline.providers.{args.provider}")
-    records = _records_json(module.flatten(payload))
+    results = module.flatten(payload)
+    if fetched_at is not None:
+        results = [r.model_copy(update={"fetched_at": fetched_at}) for r in results]
+    records = _records_json(results)
     if args.format == "parquet":
         if args.out is None:
             print("flatten: --format parquet needs --out FILE.parquet", file=sys.stderr)
@@ -78,6 +119,61 @@ def run_flatten(args: argparse.Namespace) -> int:
     if args.out is not None:
         print(f"wrote {len(records)} records to {args.out}", file=sys.stderr)
     return 0
+
+
+_INPUT_FORMATS = {"auto": "auto", "array": "array", "lines": "newline_delimited"}
+
+
+def _run_bulk_flatten(args: argparse.Namespace, fetched_at: datetime) -> int:
+    """lemlist: streamed, batched, columnar (`providers.lemlist.bulk`); same records."""
+    import duckdb
+
+    from enrich_pipeline.providers.lemlist import bulk
+
+    if not args.file.is_file():
+        print(f"flatten: {args.file}: no such file", file=sys.stderr)
+        return 2
+    if args.format == "parquet" and args.out is None:
+        print("flatten: --format parquet needs --out FILE.parquet", file=sys.stderr)
+        return 2
+    options = {
+        "fetched_at": fetched_at,
+        "input_format": _INPUT_FORMATS[args.input],
+        "batch_rows": max(1, args.batch_size),
+        "sql": args.sql,
+    }
+    partial = None if args.out is None else args.out.with_name(args.out.name + ".partial")
+    try:
+        if args.format == "parquet":
+            assert partial is not None
+            count = bulk.write_parquet(args.file, partial, **options)
+        elif partial is None:
+            count = bulk.write_jsonl(args.file, sys.stdout, **options)
+        else:
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            with partial.open("w", encoding="utf-8") as out:
+                count = bulk.write_jsonl(args.file, out, **options)
+    except (duckdb.Error, ValueError) as exc:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+        print(f"flatten: {args.file}: {_not_json(args.file, exc)}", file=sys.stderr)
+        return 2
+    if partial is not None and args.out is not None:
+        partial.replace(args.out)
+        print(f"wrote {count} records to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _not_json(path: Path, exc: Exception) -> str:
+    """Where the file stops being JSON, in the Python reader's words when it agrees."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            json.load(f)
+    except json.JSONDecodeError as error:
+        return f"not JSON (line {error.lineno}, column {error.colno})"
+    except (OSError, ValueError):
+        pass
+    return f"not JSON lines nor a JSON value ({str(exc).splitlines()[0]})"
 
 
 def _write_parquet(records: list[dict[str, Any]], path: Path) -> None:
