@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from enum import Enum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import dagster as dg
 from pydantic import Field
@@ -41,6 +41,8 @@ from enrich_pipeline.providers.enrichso import EnrichsoClient
 from enrich_pipeline.providers.lemlist import LemlistClient
 from enrich_pipeline.providers.thehog import ThehogClient
 from enrich_pipeline.settings import Settings, settings
+
+_Client = TypeVar("_Client", LemlistClient, EnrichsoClient, ThehogClient)
 
 if TYPE_CHECKING:
     from enrich_pipeline.sandbox.config import SandboxConfig
@@ -142,6 +144,11 @@ class _ProviderResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         default=None,
         description="sandbox | live (unset: ENRICH_MODE, else live when a key is set).",
     )
+    pacing_dir: str | None = Field(
+        default=None,
+        description="The folder whose pacing.sqlite every process using this key paces by "
+        "(unset: the ledger's state folder, ENRICH_STATE_DIR).",
+    )
 
     provider: ClassVar[str]
     # key field -> its environment variable (the only place its value is read from)
@@ -201,6 +208,11 @@ class _ProviderResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             )
         return credentials
 
+    def _shared_pacing(self, client: _Client) -> _Client:
+        """The client paces with every process that uses the ledger's state folder."""
+        client.transport.share_pacing(self.pacing_dir or settings().state_dir)
+        return client
+
     def _live_base_url(self) -> dict[str, str]:
         url = self.base_url or os.environ.get(BASE_URL_VARS[self.provider], "").strip()
         return {"base_url": url} if url else {}
@@ -214,13 +226,17 @@ class LemlistResource(_ProviderResource):
     def get_client(self) -> LemlistClient:
         if not self.uses_sandbox:
             (api_key,) = self._live_credentials()
-            return LemlistClient.create(api_key, timeout_s=self.timeout_s, **self._live_base_url())
+            return self._shared_pacing(
+                LemlistClient.create(api_key, timeout_s=self.timeout_s, **self._live_base_url())
+            )
         endpoint, credentials = _sandbox("lemlist", "LEMLIST_API_KEY")
-        return LemlistClient.create(
-            credentials.lemlist_api_key,
-            base_url=endpoint.base_url("lemlist"),
-            timeout_s=self.timeout_s,
-            speed=endpoint.speed,
+        return self._shared_pacing(
+            LemlistClient.create(
+                credentials.lemlist_api_key,
+                base_url=endpoint.base_url("lemlist"),
+                timeout_s=self.timeout_s,
+                speed=endpoint.speed,
+            )
         )
 
 
@@ -240,15 +256,19 @@ class EnrichsoResource(_ProviderResource):
     def get_client(self) -> EnrichsoClient:
         if not self.uses_sandbox:
             (api_key,) = self._live_credentials()
-            return EnrichsoClient.create(
-                api_key, plan=self._plan(), timeout_s=self.timeout_s, **self._live_base_url()
+            return self._shared_pacing(
+                EnrichsoClient.create(
+                    api_key, plan=self._plan(), timeout_s=self.timeout_s, **self._live_base_url()
+                )
             )
         endpoint, credentials = _sandbox("enrichso", "ENRICHSO_API_KEY")
-        return EnrichsoClient.create(
-            credentials.enrichso_api_key,
-            base_url=endpoint.base_url("enrichso"),
-            timeout_s=self.timeout_s,
-            speed=endpoint.speed,
+        return self._shared_pacing(
+            EnrichsoClient.create(
+                credentials.enrichso_api_key,
+                base_url=endpoint.base_url("enrichso"),
+                timeout_s=self.timeout_s,
+                speed=endpoint.speed,
+            )
         )
 
 
@@ -268,16 +288,20 @@ class ThehogResource(_ProviderResource):
     def get_client(self) -> ThehogClient:
         if not self.uses_sandbox:
             access_key, secret_key = self._live_credentials()
-            return ThehogClient.create(
-                access_key, secret_key, timeout_s=self.timeout_s, **self._live_base_url()
+            return self._shared_pacing(
+                ThehogClient.create(
+                    access_key, secret_key, timeout_s=self.timeout_s, **self._live_base_url()
+                )
             )
         endpoint, credentials = _sandbox("thehog", "THEHOG_ACCESS_KEY/THEHOG_SECRET_KEY")
-        return ThehogClient.create(
-            credentials.thehog_access_key,
-            credentials.thehog_secret_key,
-            base_url=endpoint.base_url("thehog"),
-            timeout_s=self.timeout_s,
-            speed=endpoint.speed,
+        return self._shared_pacing(
+            ThehogClient.create(
+                credentials.thehog_access_key,
+                credentials.thehog_secret_key,
+                base_url=endpoint.base_url("thehog"),
+                timeout_s=self.timeout_s,
+                speed=endpoint.speed,
+            )
         )
 
 

@@ -4,7 +4,8 @@ A provider module says how to build a request and read a response; everything ab
 there and back safely is here, once:
 
 * every request first waits for its pacer (the provider's documented limit), so a healthy run meets
-  no 429;
+  no 429 — shared with every process using the same state folder once `share_pacing` named it
+  (pacing.py, shared_pacing.py), else within this process;
 * a 429 is waited out for `Retry-After` (seconds or an HTTP date) and retried — the request was
   refused, not processed, so this is safe even for a paid submit;
 * errors are classified by what the provider did. 502 (a gateway that could not reach the service)
@@ -33,6 +34,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Self
 
 import httpx
@@ -48,12 +50,7 @@ from enrich_pipeline.providers.errors import (
     RateLimitedError,
     SubmitOutcomeUnknownError,
 )
-from enrich_pipeline.providers.pacing import (
-    RateLimit,
-    SlidingWindowPacer,
-    acquire_all,
-    shared_pacer,
-)
+from enrich_pipeline.providers.pacing import RateLimit, RequestPacing, request_pacing
 from enrich_pipeline.providers.redaction import Redactor, register
 
 log = logging.getLogger("enrich_pipeline.providers")
@@ -202,6 +199,8 @@ class Transport:
     error_parser: ErrorParser = parse_error
     client: httpx.Client | None = None
     sleep: Callable[[float], None] = time.sleep
+    # The state folder whose pacing.sqlite every process shares (None: pace in this process only).
+    pacing_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.client is None:
@@ -224,12 +223,19 @@ class Transport:
         if self.client is not None:
             self.client.close()
 
-    def _pacers(self, bucket: str) -> list[SlidingWindowPacer]:
+    def share_pacing(self, state_dir: Path | str | None) -> None:
+        """Pace with every process that uses `state_dir` (its pacing.sqlite); None: in process."""
+        self.pacing_dir = Path(state_dir) if state_dir is not None else None
+
+    def _pacing(self, bucket: str) -> RequestPacing:
         limits = [
             *self.rate_limits.get("global", []),
             *(self.rate_limits.get(bucket, []) if bucket != "global" else []),
         ]
-        return [shared_pacer(self.provider, self.credential_id, r) for r in limits]
+        # A key is paced per API it is used against: two sandboxes on two ports (parallel test
+        # workers) are two providers, while every process talking to the real API shares one pace.
+        paced_by = f"{self.credential_id}@{self.base_url}"
+        return request_pacing(self.provider, paced_by, limits, self.pacing_dir)
 
     def request(
         self,
@@ -249,18 +255,21 @@ class Transport:
         certainly did not reach the provider (connection refused, 429).
         """
         assert self.client is not None
-        pacers = self._pacers(bucket)
+        pacing = self._pacing(bucket)
         started = time.monotonic()
         waited = 0.0
         attempt = 0
         while True:
             attempt += 1
-            self.stats["paced_s"] += acquire_all(pacers)
+            self.stats["paced_s"] += pacing.acquire()
             self.stats["requests"] += 1
             try:
-                response = self.client.request(
-                    method, path, params=params, json=json_body, headers=headers
-                )
+                try:
+                    response = self.client.request(
+                        method, path, params=params, json=json_body, headers=headers
+                    )
+                finally:
+                    pacing.settle()  # the provider counted it by now, if it ever will
             except _NOT_SENT as exc:
                 failure: ProviderError = ProviderUnavailableError(
                     self.provider,
@@ -300,8 +309,7 @@ class Transport:
                     )
                     if delay > self.retry.max_retry_after_s:
                         raise failure
-                    for pacer in pacers:
-                        pacer.hold(delay)
+                    pacing.hold(delay)
                 elif status >= 500:
                     detail = self.error_parser(response)
                     if not idempotent and status not in NOT_PROCESSED:
