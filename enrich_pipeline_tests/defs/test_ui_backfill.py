@@ -123,6 +123,9 @@ def test_every_ui_backfill_is_accepted_and_planned_one_run_per_day_under_every_h
     assert not problems, "\n".join(problems)
 
 
+# Runs every step of two days through the backfill and run-queue daemons: `make test-faults` (CI),
+# keeping `make test` under 3 minutes; the acceptance test above stays in `make test`.
+@pytest.mark.faults
 def test_a_materialize_all_backfill_runs_every_day_to_success_and_a_catalog_subset_after_it(
     pipeline_env: SandboxServer, tmp_path: Path, pycache: Path | None
 ) -> None:
