@@ -278,18 +278,34 @@ class Ledger(Claims, Deliveries, ErasureRecords):
         requests: Sequence[EnrichmentRequest],
         *,
         host: str | None = None,
+        planned_at: datetime | None = None,
     ) -> list[Intent]:
         """Before the HTTP call: one `intent` row per person, all in one chunk (this call). A person
         who already has an active attempt for this provider and day (another run holds them, or
         their submit is unknown) is not claimed: the returned intents are the ones to send.
+        `planned_at`: when the caller read the ledger to make its plan; a person another process
+        claimed, or whose attempt another process completed, for this provider and day since then
+        is not claimed either (an intent in flight at planning time is not yet an open job, and once
+        completed it no longer blocks the claim: its answer is in the ledger, sending again would
+        pay twice).
         `host`: the API host the call goes to, recorded with the mode as the row's `origin`."""
         now = _now()
         origin = self._origin(host)
         chunk = uuid.uuid4().hex
         owner = process_id()
+        since = planned_at.astimezone(UTC).isoformat() if planned_at is not None else None
         intents: list[Intent] = []
         with self._tx() as db:
             for request in requests:
+                if (
+                    since is not None
+                    and db.execute(
+                        "SELECT 1 FROM submissions WHERE provider = ? AND person_key = ? AND day = ? "
+                        "AND (created_at >= ? OR completed_at >= ?) AND owner IS NOT ? LIMIT 1",
+                        (provider, request.person_key, day, since, since, owner),
+                    ).fetchone()
+                ):
+                    continue  # another run took or answered them after our plan was made
                 cursor = db.execute(
                     "INSERT INTO submissions (provider, person_key, day, fields, request_json, "
                     "state, created_at, chunk, owner, origin) "

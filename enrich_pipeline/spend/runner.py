@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from enrich_pipeline.model import (
@@ -157,6 +157,9 @@ def run_provider(
     _adopt_delivered(run, client, ledger)
     if provider in IDEMPOTENT_SUBMITS:
         _replay_unknown(run, client, ledger)
+    # Another run may take (and even finish) some of these people between this plan and our
+    # claims: record_intents leaves out anyone claimed since this moment (see Ledger.record_intents).
+    planned_at = datetime.now(UTC)
     cached = ledger.fresh_answers(
         provider, requests, ttl=settings.ttl, retry_failed_after=settings.retry_failed_after
     )
@@ -190,7 +193,7 @@ def run_provider(
             f"{sum(worst_case(provider, r) for r in over_budget)} credits worst case did not fit "
             f"the {budget_credits} left"
         )
-    _submit(run, client, ledger, fresh, settings)
+    _submit(run, client, ledger, fresh, settings, planned_at)
     results = _collect(run, client, ledger, settings, on_progress)
     if provider in BALANCE_CHECKED:
         _defer_unserved(run, client, ledger, requests, results)
@@ -333,11 +336,16 @@ def _submit(
     ledger: Ledger,
     fresh: Sequence[EnrichmentRequest],
     settings: RunSettings,
+    planned_at: datetime,
 ) -> None:
     for start in range(0, len(fresh), settings.batch_max):
         with finish_recording():
             intents = ledger.record_intents(
-                run.provider, run.day, fresh[start : start + settings.batch_max], host=settings.host
+                run.provider,
+                run.day,
+                fresh[start : start + settings.batch_max],
+                host=settings.host,
+                planned_at=planned_at,
             )
             if not intents:
                 continue  # every one of them is held by another run
