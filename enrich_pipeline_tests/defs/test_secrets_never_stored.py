@@ -376,7 +376,7 @@ def test_one_redaction_removes_every_form_of_the_keys_and_anything_shaped_like_o
 
     shaped = {
         "Authorization: Bearer abcDEF0123456789xyz": f"Authorization: {PLACEHOLDER}",
-        '{"x-api-key": "sk_live_0123456789abcdef"}': f'{{"x-api-key": "{PLACEHOLDER}"}}',
+        '{"x-api-key": "fake_0123456789abcdef"}': f'{{"x-api-key": "{PLACEHOLDER}"}}',
         "GET /v1?api_key=9f8e7d6c5b4a39281706f&page=2": f"GET /v1?api_key={PLACEHOLDER}&page=2",
         "token=A1b2C3d4E5f6G7h8I9j0": f"token={PLACEHOLDER}",
         "use Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig": f"use Bearer {PLACEHOLDER}",
