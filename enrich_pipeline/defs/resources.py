@@ -147,7 +147,7 @@ class _ProviderResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     pacing_dir: str | None = Field(
         default=None,
         description="The folder whose pacing.sqlite every process using this key paces by "
-        "(unset: the ledger's state folder, ENRICH_STATE_DIR).",
+        "(unset: live mode the ledger's state folder, ENRICH_STATE_DIR; sandbox mode in process).",
     )
 
     provider: ClassVar[str]
@@ -209,8 +209,14 @@ class _ProviderResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return credentials
 
     def _shared_pacing(self, client: _Client) -> _Client:
-        """The client paces with every process that uses the ledger's state folder."""
-        client.transport.share_pacing(self.pacing_dir or settings().state_dir)
+        """Live mode: the client paces with every process that uses the ledger's state folder (a
+        real key is counted per key, whoever sends). Sandbox mode paces in process unless
+        `pacing_dir` is set: each sandbox counts on its own, and a shared file would only tie
+        unrelated runs (and test workers) together at a cost on every request."""
+        if self.pacing_dir:
+            client.transport.share_pacing(self.pacing_dir)
+        elif not self.uses_sandbox:
+            client.transport.share_pacing(settings().state_dir)
         return client
 
     def _live_base_url(self) -> dict[str, str]:

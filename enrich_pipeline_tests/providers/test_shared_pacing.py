@@ -261,5 +261,26 @@ def test_the_resources_hand_every_client_the_ledger_folder(
     for resource in (LemlistResource, EnrichsoResource, ThehogResource):
         with resource(pacing_dir=str(tmp_path)).get_client() as named:
             assert named.transport.pacing_dir == tmp_path
-        with resource().get_client() as default:
-            assert default.transport.pacing_dir == settings().state_dir
+        with resource().get_client() as default:  # sandbox mode: in process, unless asked
+            assert default.transport.pacing_dir is None
+        with resource(pacing_dir=str(settings().state_dir)).get_client() as shared:
+            assert shared.transport.pacing_dir == settings().state_dir
+
+
+def test_live_resources_pace_with_every_process_on_the_ledger_folder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A real key is counted per key, whoever sends: live clients share the state folder's pace."""
+    from enrich_pipeline.defs.resources import EnrichsoResource, LemlistResource, ThehogResource
+    from enrich_pipeline.settings import settings
+
+    for name in ("LEMLIST_API_KEY", "ENRICHSO_API_KEY", "THEHOG_ACCESS_KEY", "THEHOG_SECRET_KEY"):
+        monkeypatch.setenv(name, f"test-{name.lower()}-0123456789")
+    monkeypatch.setenv("ENRICH_MODE", "live")
+    settings.cache_clear()
+    try:
+        for resource in (LemlistResource, EnrichsoResource, ThehogResource):
+            with resource().get_client() as live:
+                assert live.transport.pacing_dir == settings().state_dir
+    finally:
+        settings.cache_clear()
