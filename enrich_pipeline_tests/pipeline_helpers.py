@@ -35,6 +35,26 @@ PROVIDERS = ("lemlist", "enrichso", "thehog")
 KEY_VARIABLES = ("LEMLIST_API_KEY", "ENRICHSO_API_KEY", "THEHOG_ACCESS_KEY", "THEHOG_SECRET_KEY")
 SPEED = "0.01"
 CONTACT_TABLES = ("contacts", "positions", "contact_channels")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli_env(root: Path, sandbox_url: str) -> dict[str, str]:
+    """The environment of a real pipeline process (`enrich-pipeline run`, `dagster job execute`)
+    under `root`: its own Dagster home with the project's dagster.yaml (pools), folders, no keys,
+    the test's sandbox at test speed."""
+    home = root / "dagster_home"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text((REPO / "config" / "dagster.yaml").read_text())
+    env = {k: v for k, v in os.environ.items() if k not in KEY_VARIABLES}
+    return env | {
+        "DAGSTER_HOME": str(home),
+        "ENRICH_RAW_DIR": str(root / "raw"),
+        "ENRICH_WAREHOUSE_DIR": str(root / "wh"),
+        "ENRICH_STATE_DIR": str(root / "state"),
+        "ENRICH_FIRST_DAY": "2026-11-01",
+        "ENRICH_SANDBOX_URL": sandbox_url,
+        "ENRICH_SANDBOX_SPEED": SPEED,
+    }
 
 
 def sandbox_resources() -> dict[str, Any]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ import dagster as dg
 import pytest
 
 from enrich_pipeline.sandbox.server import SandboxServer
-from enrich_pipeline_tests.pipeline_helpers import KEY_VARIABLES, SPEED, Pipeline
+from enrich_pipeline_tests.pipeline_helpers import Pipeline, cli_env
 
 REPO = Path(__file__).resolve().parents[2]
 DAYS = ("2026-11-02", "2026-11-03")
@@ -53,22 +52,6 @@ def _step_pools() -> dict[str, str]:
     job = defs.resolve_job_def("enrich_job")
     pools = {node.name: node.definition.pool for node in job.graph.nodes}
     return {step: pool for step, pool in pools.items() if pool}
-
-
-def _env(tmp_path: Path, sandbox: SandboxServer) -> dict[str, str]:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((REPO / "config" / "dagster.yaml").read_text())
-    env = {k: v for k, v in os.environ.items() if k not in KEY_VARIABLES}
-    return env | {
-        "DAGSTER_HOME": str(home),
-        "ENRICH_RAW_DIR": str(tmp_path / "raw"),
-        "ENRICH_WAREHOUSE_DIR": str(tmp_path / "wh"),
-        "ENRICH_STATE_DIR": str(tmp_path / "state"),
-        "ENRICH_FIRST_DAY": "2026-11-01",
-        "ENRICH_SANDBOX_URL": sandbox.url,
-        "ENRICH_SANDBOX_SPEED": SPEED,
-    }
 
 
 def _launch(day: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -121,7 +104,7 @@ def test_two_launched_runs_never_run_one_providers_steps_at_once(
     pipeline_env: SandboxServer, tmp_path: Path
 ) -> None:
     sandbox = pipeline_env
-    env = _env(tmp_path, sandbox)
+    env = cli_env(tmp_path, sandbox.url)
     for seed, day in enumerate(DAYS, 41):
         Pipeline(tmp_path).write_day(sandbox.state.world, day, PEOPLE, seed=seed)
     step_pools = _step_pools()

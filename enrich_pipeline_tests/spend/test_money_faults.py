@@ -9,7 +9,6 @@ what the provider charged.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import signal
 import sqlite3
 import subprocess
@@ -30,6 +29,7 @@ from enrich_pipeline.spend.runner import RunSettings, run_provider
 from enrich_pipeline.webhooks.receiver import WebhookReceiver
 from enrich_pipeline_tests.pipeline_helpers import (
     Pipeline,
+    cli_env,
     materialize_day,
     materialized_metadata,
     people_submitted,
@@ -352,27 +352,6 @@ def test_two_runs_at_once_on_one_ledger_never_double_submit_nor_double_count(
 # `make test-faults` (which .ci/run calls too), not in `make test`.
 
 
-def _cli_env(tmp_path: Path, sandbox: SandboxServer) -> dict[str, str]:
-    home = tmp_path / "dagster_home"
-    home.mkdir(exist_ok=True)
-    (home / "dagster.yaml").write_text((REPO / "config" / "dagster.yaml").read_text())
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in ("LEMLIST_API_KEY", "ENRICHSO_API_KEY", "THEHOG_ACCESS_KEY", "THEHOG_SECRET_KEY")
-    }
-    return env | {
-        "DAGSTER_HOME": str(home),
-        "ENRICH_RAW_DIR": str(tmp_path / "raw"),
-        "ENRICH_WAREHOUSE_DIR": str(tmp_path / "wh"),
-        "ENRICH_STATE_DIR": str(tmp_path / "state"),
-        "ENRICH_FIRST_DAY": "2026-11-01",
-        "ENRICH_SANDBOX_URL": sandbox.url,
-        "ENRICH_SANDBOX_SPEED": "0.01",
-    }
-
-
 def _cli(env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "enrich_pipeline.cli", "run", "--day", DAY],
@@ -390,7 +369,7 @@ def _cli(env: dict[str, str]) -> subprocess.Popen[str]:
 def test_one_ctrl_c_or_sigterm_during_a_submit_records_it_and_stops_the_run(
     sandbox: SandboxServer, tmp_path: Path, provider: str, signo: signal.Signals
 ) -> None:
-    env = _cli_env(tmp_path, sandbox)
+    env = cli_env(tmp_path, sandbox.url)
     Pipeline(tmp_path).write_day(sandbox.state.world, DAY, PEOPLE, seed=31)
     # The provider's submit is held 3 s before it is processed: the signal lands while in flight
     _fault(sandbox, provider, "slow", delay_s=3, count=1)
@@ -420,7 +399,7 @@ def test_one_ctrl_c_or_sigterm_during_a_submit_records_it_and_stops_the_run(
 def test_a_run_killed_holding_a_provider_pool_never_blocks_the_next(
     sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    env = _cli_env(tmp_path, sandbox)
+    env = cli_env(tmp_path, sandbox.url)
     Pipeline(tmp_path).write_day(sandbox.state.world, DAY, PEOPLE, seed=31)
     _fault(sandbox, "lemlist", "timeout", after=True, delay_s=5, count=1)
     process = _cli(env)
