@@ -8,6 +8,7 @@ that materialises one day.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import Any
 
 import dagster as dg
 import pyarrow as pa
+import pytest
 
 from enrich_pipeline.defs.contacts import build_contacts_asset
 from enrich_pipeline.defs.enrichment import build_enrichment_assets
@@ -55,6 +57,30 @@ def cli_env(root: Path, sandbox_url: str) -> dict[str, str]:
         "ENRICH_SANDBOX_URL": sandbox_url,
         "ENRICH_SANDBOX_SPEED": SPEED,
     }
+
+
+@functools.cache
+def shared_instance() -> dg.DagsterInstance:
+    """One in-memory Dagster instance for every run of this process that brings none of its own:
+    each new one costs ~0.1 s (its storage schema), and these runs read back only their own
+    result. A test that inspects the instance's history passes its own."""
+    return dg.DagsterInstance.ephemeral()
+
+
+@contextmanager
+def sandbox_env(sandbox_url: str) -> Iterator[None]:
+    """The environment the `pipeline_env` fixture gives a test (no keys, this sandbox at test
+    speed), for a module-scoped fixture that runs the pipeline once for several tests."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in KEY_VARIABLES:
+            env.delenv(name, raising=False)
+        env.setenv("ENRICH_SANDBOX_URL", sandbox_url)
+        env.setenv("ENRICH_SANDBOX_SPEED", SPEED)
+        forget_sandbox_endpoint()
+        try:
+            yield
+        finally:
+            forget_sandbox_endpoint()
 
 
 def sandbox_resources() -> dict[str, Any]:
@@ -113,7 +139,7 @@ class Pipeline:
         return dg.materialize(
             self.assets(),
             partition_key=day,
-            instance=instance or dg.DagsterInstance.ephemeral(),
+            instance=instance or shared_instance(),
             resources={"store": self.store(), **self.providers},
             raise_on_error=raise_on_error,
         )

@@ -18,7 +18,7 @@ RequestFault = Literal[
     "error_502",
     "error_503",
     "slow",  # answer normally after delay_s
-    "timeout",  # hold the request delay_s (default 30 s) so the client times out
+    "timeout",  # hold the request delay_s (default 30 s) so the client times out (or hangs up)
     "drop",  # close the connection without an answer
     "malformed",  # 200 with a truncated JSON body
 ]

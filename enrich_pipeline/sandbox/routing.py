@@ -94,6 +94,17 @@ async def _drop_connection(request: Request) -> None:
         await asyncio.sleep(0)
 
 
+async def _hold(request: Request, seconds: float) -> None:
+    """A 'timeout' fault's hold: `seconds`, or until the client hangs up. Nobody waits for the
+    answer any more, so the request ends (and is counted) then, as a killed client's would."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(min(left, 0.02))
+
+
 class DroppedResponse(Response):
     """Sent after the connection was aborted: uvicorn discards it; without uvicorn it is truncated."""
 
@@ -159,7 +170,7 @@ async def _before(
     if kind.startswith("error_"):
         return dialect.server_error(request, int(kind.removeprefix("error_")))
     if kind == "timeout":
-        await asyncio.sleep(fault.delay_s if fault.delay_s is not None else 30.0)
+        await _hold(request, fault.delay_s if fault.delay_s is not None else 30.0)
         return dialect.server_error(request, 504)
     if kind == "drop":
         await _drop_connection(request)
@@ -174,7 +185,7 @@ async def _after(request: Request, fault: FaultRule | None, response: Response) 
     if fault.kind == "malformed":
         return Response(MALFORMED_BODY, status_code=200, media_type="application/json")
     if fault.after and fault.kind == "timeout":
-        await asyncio.sleep(fault.delay_s if fault.delay_s is not None else 30.0)
+        await _hold(request, fault.delay_s if fault.delay_s is not None else 30.0)
         return response
     if fault.after and fault.kind == "drop":
         await _drop_connection(request)

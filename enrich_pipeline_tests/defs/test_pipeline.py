@@ -10,6 +10,7 @@ import logging
 import multiprocessing
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from enrich_pipeline_tests.pipeline_helpers import (
     materialize_day,
     materialized_metadata,
     people_submitted,
+    sandbox_env,
     submit_calls,
 )
 
@@ -322,18 +324,38 @@ CLIENTS = {
 }
 
 
+@dataclass(frozen=True)
+class Reference:
+    pipeline: Pipeline
+    counters: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def reference_run(
+    sandbox_server: SandboxServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Reference]:
+    """The crash tests' day run once without interruption, on a fresh sandbox: what it should
+    cost and find. Shared by every provider's test (each only reads it)."""
+    sandbox_server.reset()
+    reference = Pipeline(tmp_path_factory.mktemp("reference"))
+    with sandbox_env(sandbox_server.url):
+        reference.write_day(sandbox_server.state.world, DAY, 60, seed=5)
+        reference.materialize(DAY)
+    counters = sandbox_server.counters()
+    sandbox_server.reset()
+    yield Reference(reference, counters)
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_run_killed_after_submitting_resumes_without_resubmitting_or_paying_twice(
-    provider: str, pipeline_env: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    provider: str,
+    reference_run: Reference,
+    pipeline_env: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     world = pipeline_env.state.world
-    # The same day run once without interruption, on a fresh sandbox: what it should cost.
-    reference = Pipeline(tmp_path / "reference")
-    reference.write_day(world, DAY, 60, seed=5)
-    reference.materialize(DAY)
-    clean = pipeline_env.counters()
-    pipeline_env.reset()
-
+    reference, clean = reference_run.pipeline, reference_run.counters
     pipeline = Pipeline(tmp_path / "run")
     pipeline.write_day(world, DAY, 60, seed=5)
     with monkeypatch.context() as patch:

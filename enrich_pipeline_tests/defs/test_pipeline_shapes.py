@@ -18,6 +18,9 @@ import pytest
 from enrich_pipeline.defs.resources import EnrichsoResource, LemlistResource, ThehogResource
 from enrich_pipeline.mode import Mode
 from enrich_pipeline.model import CostBasis
+from enrich_pipeline.providers.enrichso import client as enrichso_client
+from enrich_pipeline.providers.lemlist import client as lemlist_client
+from enrich_pipeline.providers.thehog import client as thehog_client
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.spend.ledger import LedgerModeError
 from enrich_pipeline.warehouse.storage import connect_readonly
@@ -132,8 +135,13 @@ def _live_resources(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> 
 def test_a_live_state_folder_rejects_sandbox_runs_and_rows_say_where_they_came_from(
     pipeline_env: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Live clients poll at the real pace (3-5 s between polls); the sandbox answers in
+    # milliseconds, so only the waiting between polls is scaled to match.
+    monkeypatch.setattr(lemlist_client, "DEFAULT_POLL_INTERVAL_S", 0.02)
+    monkeypatch.setattr(thehog_client, "DEFAULT_POLL_INTERVAL_S", 0.02)
+    monkeypatch.setattr(enrichso_client, "POLL_INTERVAL_S", 0.02)
     live = Pipeline(tmp_path, providers=_live_resources(pipeline_env, monkeypatch), mode=Mode.LIVE)
-    live.write_day(pipeline_env.state.world, DAY, 12, seed=7)  # live clients pace at real limits
+    live.write_day(pipeline_env.state.world, DAY, 8, seed=7)  # live clients pace at real limits
     live.materialize(DAY)
     with connect_readonly(live.warehouse_dir) as db:
         origins = {

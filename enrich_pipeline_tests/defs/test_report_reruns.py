@@ -19,6 +19,7 @@ from enrich_pipeline_tests.pipeline_helpers import (
     Pipeline,
     materialized_metadata,
     people_submitted,
+    shared_instance,
 )
 
 DAY = "2026-11-03"
@@ -30,7 +31,7 @@ def run_day(pipeline: Pipeline, day: str) -> tuple[pa.Table, dict[str, Any]]:
     result = dg.materialize(
         [*pipeline.assets(), build_provider_report_asset(pipeline.settings)],
         partition_key=day,
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=shared_instance(),
         resources={"store": pipeline.store(), **pipeline.providers},
     )
     report = pipeline.table("provider_report", day)

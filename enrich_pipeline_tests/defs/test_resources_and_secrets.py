@@ -17,8 +17,12 @@ from enrich_pipeline.defs.resources import (
 )
 from enrich_pipeline.mode import Mode, ModeError
 from enrich_pipeline.model import EnrichmentRequest, RecordStatus, WantedField
+from enrich_pipeline.providers.enrichso import client as enrichso_client
 from enrich_pipeline.providers.errors import AuthenticationError, ProviderError
 from enrich_pipeline.providers.lemlist import DEFAULT_BASE_URL as LEMLIST_REAL_URL
+from enrich_pipeline.providers.lemlist import client as lemlist_client
+from enrich_pipeline.providers.thehog import client as thehog_client
+from enrich_pipeline.providers.transport import RetryPolicy
 from enrich_pipeline.sandbox.config import SandboxConfig
 from enrich_pipeline.sandbox.endpoint import forget_sandbox_endpoint
 from enrich_pipeline.sandbox.server import SandboxServer
@@ -203,6 +207,11 @@ def test_planted_keys_never_reach_logs_errors_or_reprs(
     caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
     for name, value in PLANTED.items():
         monkeypatch.setenv(name, value)
+    # Real-key clients wait at the real pace (3-5 s between polls, 0.5 s and up between retries);
+    # the sandbox at SPEED answers in milliseconds, so only those waits are scaled to match.
+    monkeypatch.setattr(lemlist_client, "DEFAULT_POLL_INTERVAL_S", 0.02)
+    monkeypatch.setattr(thehog_client, "DEFAULT_POLL_INTERVAL_S", 0.02)
+    monkeypatch.setattr(enrichso_client, "POLL_INTERVAL_S", 0.02)
     evidence: list[str] = []
     resources = {
         "lemlist": LemlistResource(
@@ -221,6 +230,7 @@ def test_planted_keys_never_reach_logs_errors_or_reprs(
         resource = unresolved.process_config_and_initialize()
         evidence += [repr(unresolved), str(unresolved), repr(resource), str(resource)]
         client = resource.get_client()
+        client.transport.retry = RetryPolicy.for_speed(SPEED)
         evidence += [repr(client), repr(client.transport), repr(client.transport.client)]
         request, expected = _known_request(planted_sandbox, name)
         records = client.enrich([request], timeout_s=30)

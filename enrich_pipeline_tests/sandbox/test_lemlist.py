@@ -17,6 +17,7 @@ from enrich_pipeline.sandbox.config import JobDelays
 from enrich_pipeline.sandbox.providers.lemlist_records import Lead
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.sandbox.world import Knowledge, Person
+from enrich_pipeline_tests.conftest import SSL_CONTEXT
 from enrich_pipeline_tests.webhook_receiver import WebhookReceiver
 
 ENRICHMENT_ID = re.compile(r"enr_[A-Za-z0-9]{17}")
@@ -58,7 +59,7 @@ def lemlist_client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
         base_url=sandbox.base_url("lemlist"),
         auth=("", sandbox.config.lemlist_api_key),
         timeout=10,
-        transport=RetryOn429(httpx.HTTPTransport()),
+        transport=RetryOn429(httpx.HTTPTransport(verify=SSL_CONTEXT)),
     ) as client:
         yield client
 
@@ -598,6 +599,10 @@ def test_team_hooks_get_their_event_with_the_secret_in_the_body(
     error = deliveries["/error"]
     assert error["type"] == "enrichmentError" and "secret" not in error
     assert error["data"][0]["id"] == failed_id and error["data"][0]["error"] == "Enrichment failed"
+    # The sandbox counts a delivery once the receiver's answer is back: wait for both (bounded).
+    deadline = time.monotonic() + 5
+    while sandbox.state.webhooks.pending and time.monotonic() < deadline:
+        time.sleep(0.005)
     counted = sandbox.counters()["webhooks"]["lemlist"]
     assert counted == {"enrichmentDone": {"http_200": 1}, "enrichmentError": {"http_200": 1}}
 

@@ -16,7 +16,7 @@ import pytest
 from enrich_pipeline.sandbox.providers.thehog_data import found_on_attempt
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.sandbox.world import Knowledge, Person
-from enrich_pipeline_tests.conftest import TEST_CONFIG
+from enrich_pipeline_tests.conftest import SSL_CONTEXT, TEST_CONFIG
 
 TERMINAL = {"succeeded", "failed", "partial_success", "cancelled"}
 OP_ID = re.compile(r"^op_[0-9A-Z]{26}$")
@@ -161,6 +161,7 @@ def legacy_http(sandbox: SandboxServer) -> Iterator[httpx.Client]:
         base_url=sandbox.base_url("thehog"),
         headers={"Authorization": f"Bearer {TEST_CONFIG.thehog_legacy_api_key}"},
         timeout=10,
+        verify=SSL_CONTEXT,
     ) as client:
         yield client
 

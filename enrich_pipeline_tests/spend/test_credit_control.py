@@ -11,7 +11,7 @@ from enrich_pipeline.sandbox.prospects import write_prospect_file
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.sandbox.world import Person, World
 from enrich_pipeline.settings import Settings
-from enrich_pipeline_tests.pipeline_helpers import Pipeline, materialized_metadata
+from enrich_pipeline_tests.pipeline_helpers import Pipeline, materialized_metadata, shared_instance
 
 DAY = "2026-11-02"
 
@@ -132,7 +132,7 @@ def test_max_credits_in_run_config_caps_a_provider(
     result = dg.materialize(
         pipeline.assets(),
         partition_key=DAY,
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=shared_instance(),
         resources={"store": pipeline.store(), **pipeline.providers},
         run_config={"ops": {"lemlist_enrichment": {"config": {"max_credits": 60}}}},
     )

@@ -14,7 +14,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from enrich_pipeline_tests.pipeline_helpers import (
     materialize_day,
     materialized_metadata,
     people_submitted,
+    sandbox_env,
     submit_calls,
 )
 
@@ -105,6 +107,26 @@ def _clean_run(sandbox: SandboxServer, root: Path) -> tuple[dict[str, dict[str, 
     return submitted, charged
 
 
+@dataclass(frozen=True)
+class CleanRun:
+    root: Path  # the clean run's folders (its contacts are what a resumed run must find)
+    submitted: dict[str, dict[str, int]]
+    charged: int
+
+
+@pytest.fixture(scope="module")
+def clean_run(
+    sandbox_server: SandboxServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CleanRun]:
+    """`_clean_run` once for the kill tests of every provider (the same day and sandbox): a run
+    takes seconds, and its counters and contacts are only read."""
+    sandbox_server.reset()
+    root = tmp_path_factory.mktemp("clean")
+    with sandbox_env(sandbox_server.url):
+        submitted, charged = _clean_run(sandbox_server, root)  # resets the sandbox after
+    yield CleanRun(root, submitted, charged)
+
+
 def _never_twice(counters: dict[str, Any], clean: dict[str, dict[str, int]], provider: str) -> None:
     """Nobody was submitted to `provider` more often than in the clean run (per person)."""
     after = counters["submissions"].get(provider, {})
@@ -117,10 +139,10 @@ def _never_twice(counters: dict[str, Any], clean: dict[str, dict[str, int]], pro
 
 @pytest.mark.parametrize("provider", ["thehog", "lemlist", "enrichso"])
 def test_a_kill_in_the_paid_submit_window_never_pays_twice(
-    pipeline_env: SandboxServer, tmp_path: Path, provider: str
+    clean_run: CleanRun, pipeline_env: SandboxServer, tmp_path: Path, provider: str
 ) -> None:
     sandbox = pipeline_env
-    clean_submitted, clean_charged = _clean_run(sandbox, tmp_path / "clean")
+    clean_submitted, clean_charged = clean_run.submitted, clean_run.charged
     pipeline = Pipeline(tmp_path / "faulty")
     pipeline.write_day(sandbox.state.world, DAY, PEOPLE, seed=31)
     # The long-lived webhook receiver outlives the run (as `enrich-pipeline webhooks` does).
@@ -184,7 +206,7 @@ def test_a_kill_in_the_paid_submit_window_never_pays_twice(
             attempts = pipeline.table(f"attempts_{provider}", DAY).to_pylist()
             assert sum(a["outcome"] == "unknown" for a in attempts) == len(unknown)
             waiting = set(unknown)
-    clean_found = Pipeline(tmp_path / "clean").table("contacts", DAY).to_pylist()
+    clean_found = Pipeline(clean_run.root).table("contacts", DAY).to_pylist()
     found = {r["person_key"]: r for r in pipeline.table("contacts", DAY).to_pylist()}
     columns = ("found_email", "found_phone", "found_linkedin")
     for row in clean_found:  # everyone not waiting for reconciliation has the clean answers

@@ -47,6 +47,7 @@ from enrich_pipeline.warehouse.report import (
     report_vega_lite,
 )
 from enrich_pipeline.warehouse.storage import Warehouse, connect_readonly
+from enrich_pipeline_tests.pipeline_helpers import shared_instance
 
 DAY = "2026-11-03"
 LATER = "2026-11-04"
@@ -477,7 +478,7 @@ def test_one_day_report_equals_the_sandboxs_own_counters(
     result = dg.materialize(
         list(build_definitions(Settings()).assets or []),  # type: ignore[arg-type]
         partition_key=DAY,
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=shared_instance(),
         resources={
             "store": store,
             "lemlist": LemlistResource(),
