@@ -64,6 +64,10 @@ class Settings(BaseModel):
     # Dagster's event log cannot be erased by `forget`: previews there mask personal values unless
     # this is set (ENRICH_FULL_PREVIEWS=true), e.g. on a machine holding no real people.
     full_previews: bool = False
+    # ENRICH_LEDGER_URL: a postgresql:// URL puts the ledger in that database (runs on several
+    # machines share it); unset, it is the SQLite file state_dir/ledger.sqlite. May hold a password:
+    # kept out of repr, and shown only as ledger_sql.redact_url() writes it.
+    ledger_url: str | None = Field(None, repr=False)
 
     @field_validator("provider_order")
     @classmethod
@@ -101,6 +105,11 @@ class Settings(BaseModel):
     def ledger_path(self) -> Path:
         return self.state_dir / "ledger.sqlite"
 
+    @property
+    def ledger_location(self) -> Path | str:
+        """What Ledger() opens: the Postgres URL when set, else the SQLite file."""
+        return self.ledger_url or self.ledger_path
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
@@ -132,6 +141,14 @@ class Settings(BaseModel):
             values["first_day"] = raw
         if raw := env.get("ENRICH_WEBHOOK_URL"):
             values["webhook_url"] = raw
+        if raw := env.get("ENRICH_LEDGER_URL", "").strip():
+            if raw.split(":", 1)[0].lower() not in ("postgresql", "postgres"):
+                # checked here, not by a validator: pydantic's error would echo the URL (password)
+                raise ValueError(
+                    "ENRICH_LEDGER_URL must be a postgresql://user:password@host:port/database "
+                    "URL; unset it to keep the ledger in SQLite under ENRICH_STATE_DIR"
+                )
+            values["ledger_url"] = raw
         if raw := env.get("ENRICH_FULL_PREVIEWS"):
             values["full_previews"] = raw  # pydantic reads true/false, 1/0, yes/no, on/off
         if raw := env.get("ENRICH_FAILOVER"):

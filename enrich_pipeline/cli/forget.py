@@ -45,7 +45,7 @@ def run_forget(args: argparse.Namespace) -> int:
         args.forget_parser.error(str(exc))
     config = settings()
     actor = args.by or os.environ.get("USER") or "cli"
-    ledger = Ledger(config.ledger_path)
+    ledger = Ledger(config.ledger_location)
     try:
         report = forget(
             email=args.email,

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from enrich_pipeline.cli import forget as forget_cli
+from enrich_pipeline.cli import ledger as ledger_cli
 from enrich_pipeline.cli import pipeline as pipeline_cli
 from enrich_pipeline.cli import providers as provider_cli
 from enrich_pipeline.cli import reconcile as reconcile_cli
@@ -14,6 +15,10 @@ from enrich_pipeline.cli import sandbox as sandbox_cli
 from enrich_pipeline.cli import webhooks as webhooks_cli
 from enrich_pipeline.mode import ModeError
 from enrich_pipeline.spend.ledger import LedgerModeError
+from enrich_pipeline.spend.ledger_schema import LedgerSchemaError
+from enrich_pipeline.spend.ledger_sql import LedgerUnavailable
+
+SETUP_ERRORS = (ModeError, LedgerModeError, LedgerSchemaError, LedgerUnavailable)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     forget_cli.add_forget_parser(sub)
     reconcile_cli.add_parser(sub)
     webhooks_cli.add_parser(sub)
+    ledger_cli.add_parser(sub)
     return parser
 
 
@@ -44,10 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "forget": forget_cli.run_forget,
         "reconcile": reconcile_cli.run_reconcile,
         "webhooks": webhooks_cli.run_webhooks,
+        "ledger": ledger_cli.run_ledger,
     }
     try:
         return handlers[args.command](args)
-    except (ModeError, LedgerModeError) as exc:  # a setup to fix, not a crash: say what to do
+    except SETUP_ERRORS as exc:  # a setup to fix, not a crash: say what to do
         print(f"enrich-pipeline {args.command}: {exc}", file=sys.stderr)
         return 2
 

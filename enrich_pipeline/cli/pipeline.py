@@ -59,8 +59,8 @@ class LedgerTotals:
         )
 
 
-def _ledger_totals(path: Path, mode: Mode) -> LedgerTotals:
-    ledger = Ledger(path, mode)
+def _ledger_totals(where: Path | str, mode: Mode) -> LedgerTotals:
+    ledger = Ledger(where, mode)
     try:
         counts = ledger.counts()
         by_basis = ledger.credits_by_basis()
@@ -112,7 +112,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     if not days:
         print(f"run: no day folders with prospect files under {config.raw_dir}", file=sys.stderr)
         return 2
-    before = _ledger_totals(config.ledger_path, config.mode)
+    before = _ledger_totals(config.ledger_location, config.mode)
     instance = (
         dg.DagsterInstance.get()
         if os.environ.get("DAGSTER_HOME")
@@ -141,7 +141,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-    spent = _ledger_totals(config.ledger_path, config.mode) - before
+    spent = _ledger_totals(config.ledger_location, config.mode) - before
     print(summary_line(Warehouse(config.warehouse_dir), days, spent))
     print(f'\nduckdb {config.warehouse_dir / "enrich.duckdb"} -readonly -c "{EXAMPLE_QUERY}"')
     with connect_readonly(config.warehouse_dir) as db:
@@ -221,7 +221,7 @@ def run_estimate(args: argparse.Namespace) -> int:
 
     suppressed = SuppressionList.load(config.suppression_file).screen(people)
     people = [p for p in people if p.person_key not in suppressed]  # they are never sent
-    ledger = Ledger(config.ledger_path, config.mode)
+    ledger = Ledger(config.ledger_location, config.mode)
     try:
         lines = estimate_run(
             people, config.provider_order, config.wanted_fields, ledger, config.ttl

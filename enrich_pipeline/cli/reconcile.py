@@ -62,7 +62,7 @@ def describe(attempts: list[UnsettledAttempt], show: int) -> list[str]:
 
 def run_reconcile(args: argparse.Namespace) -> int:
     config = settings()
-    ledger = Ledger(config.ledger_path, config.mode)
+    ledger = Ledger(config.ledger_location, config.mode)
     try:
         attempts = ledger.unsettled(provider=args.provider, day=args.day)
         print("\n".join(describe(attempts, args.show)))

@@ -20,9 +20,9 @@ def run_webhooks(args: argparse.Namespace) -> int:
     from enrich_pipeline.webhooks.receiver import WEBHOOK_PROVIDERS, WebhookReceiver
 
     config = settings()
-    receiver = WebhookReceiver(config.ledger_path, args.host, args.port)
+    receiver = WebhookReceiver(config.ledger_location, args.host, args.port)
     paths = ", ".join(f"{receiver.url}/{p}" for p in sorted(WEBHOOK_PROVIDERS))
-    print(f"webhooks: receiving on {paths}; deliveries go to {config.ledger_path}", flush=True)
+    print(f"webhooks: receiving on {paths}; deliveries go to {receiver.ledger.where}", flush=True)
     if not config.webhook_url:
         print(
             "webhooks: ENRICH_WEBHOOK_URL is not set, so runs do not ask providers to call here; "

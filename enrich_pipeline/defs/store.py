@@ -28,7 +28,12 @@ class PipelineStore(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     raw_dir: str = Field(description="Folder of day folders YYYY-MM-DD/ with prospect files.")
     warehouse_dir: str = Field(description="Parquet warehouse and enrich.duckdb.")
-    state_dir: str = Field(description="The ledger (SQLite) lives here.")
+    state_dir: str = Field(description="The ledger (SQLite) lives here, unless ledger_url is set.")
+    ledger_url: str | None = Field(
+        default=None,
+        description="ENRICH_LEDGER_URL: a postgresql:// URL puts the ledger in Postgres (an EnvVar, "
+        "so its password never shows in the UI).",
+    )
     mode: str = Field(
         default="sandbox",
         description="sandbox | live (ENRICH_MODE): the ledger and warehouse refuse the other's.",
@@ -41,6 +46,7 @@ class PipelineStore(dg.ConfigurableResource):  # type: ignore[type-arg]
             raw_dir=str(s.raw_dir),
             warehouse_dir=str(s.warehouse_dir),
             state_dir=str(s.state_dir),
+            ledger_url=dg.EnvVar("ENRICH_LEDGER_URL") if s.ledger_url else None,
             mode=s.mode.value,
         )
 
@@ -51,4 +57,4 @@ class PipelineStore(dg.ConfigurableResource):  # type: ignore[type-arg]
         return Warehouse(Path(self.warehouse_dir), mode=Mode(self.mode))
 
     def ledger(self) -> Ledger:
-        return Ledger(Path(self.state_dir) / "ledger.sqlite", Mode(self.mode))
+        return Ledger(self.ledger_url or Path(self.state_dir) / "ledger.sqlite", Mode(self.mode))

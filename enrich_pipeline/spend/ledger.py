@@ -1,14 +1,14 @@
-"""The ledger: a durable record of every submission, provider job and raw answer (SQLite, WAL).
+"""The ledger: a durable record of every submission, provider job and raw answer (a SQLite file in
+WAL mode, or a Postgres database when runs spread over machines: ledger_sql.py).
 
 Why it comes first: a submission is written before the HTTP call and completed with the provider's
 reference right after; every answer (with its raw payload) is written before any table is built from
 it. So a run killed at any instant can be resumed: open jobs are polled again instead of being
 resubmitted, a submit whose outcome is unknown is reconciled instead of repeated, and nothing paid
-for is lost. The interface is small on purpose so that Postgres can hold it when runs spread over
-many machines. It is one unit (one connection, one set of tables), longer than most modules here;
+for is lost. It is one unit (one connection, one set of tables), longer than most modules here;
 who holds which attempt (owners, orphans, unknown calls) lives in ledger_claims.py, webhook
 deliveries in ledger_deliveries.py and what erasure needs in ledger_erasure.py: mixins sharing
-its connection.
+its connection. Its tables and their versions are in ledger_schema.py.
 
 States of a submission row (one row per person and provider attempt):
   intent     written before the HTTP call, by the process named in `owner`
@@ -20,9 +20,11 @@ States of a submission row (one row per person and provider attempt):
              next run
   completed  every job of it reached a terminal answer; its results are in `results`
 
-The ledger itself keeps concurrent runs honest: at most one *active* row (intent, submitted or
-unknown) per provider, person and day (a unique index), so a second run never submits a person the
-first one holds; and an attempt's answers are stored once, however many runs poll its jobs.
+The ledger itself keeps concurrent runs honest, on either database and across machines: its write
+transactions are serialised by the database (ledger_sql.py) and at most one *active* row (intent,
+submitted or unknown) per provider, person and day is allowed (a unique index), so a second run
+never submits a person the first one holds; and an attempt's answers are stored once, however
+many runs poll its jobs.
 `chunk` names the submit call that carried a row, so an idempotent provider's call can be replayed
 with exactly the same body (and so the same idempotency key).
 """
@@ -30,7 +32,6 @@ with exactly the same body (and so the same idempotency key).
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -52,73 +53,11 @@ from enrich_pipeline.model import (
 from enrich_pipeline.spend.ledger_claims import Claims, Intent, process_id
 from enrich_pipeline.spend.ledger_deliveries import Deliveries
 from enrich_pipeline.spend.ledger_erasure import ErasureRecords
+from enrich_pipeline.spend.ledger_schema import migrate
+from enrich_pipeline.spend.ledger_sql import LedgerDb, SqliteDb, connect
 from enrich_pipeline.spend.pricing import price
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS submissions (
-    id INTEGER PRIMARY KEY,
-    provider TEXT NOT NULL,
-    person_key TEXT NOT NULL,
-    day TEXT NOT NULL,
-    fields TEXT NOT NULL,
-    request_json TEXT NOT NULL,
-    state TEXT NOT NULL,
-    provider_refs TEXT,
-    submissions_json TEXT,
-    error TEXT,
-    created_at TEXT NOT NULL,
-    submitted_at TEXT,
-    completed_at TEXT,
-    chunk TEXT,
-    owner TEXT,
-    origin TEXT
-);
-CREATE INDEX IF NOT EXISTS submissions_by_provider_day ON submissions (provider, day, state);
-CREATE INDEX IF NOT EXISTS submissions_by_person ON submissions (provider, person_key);
-CREATE TABLE IF NOT EXISTS results (
-    id INTEGER PRIMARY KEY,
-    submission_id INTEGER NOT NULL REFERENCES submissions (id),
-    provider TEXT NOT NULL,
-    person_key TEXT NOT NULL,
-    day TEXT NOT NULL,
-    fields TEXT NOT NULL,
-    record_status TEXT NOT NULL,
-    cost_credits INTEGER,
-    budget_credits INTEGER,
-    fetched_at TEXT NOT NULL,
-    result_json TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS results_by_person ON results (provider, person_key, fetched_at);
-CREATE INDEX IF NOT EXISTS results_by_day ON results (day, provider);
-CREATE TABLE IF NOT EXISTS webhook_deliveries (
-    id INTEGER PRIMARY KEY,
-    provider TEXT NOT NULL,
-    person_key TEXT NOT NULL DEFAULT '',
-    received_at TEXT NOT NULL,
-    body_json TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS deliveries_by_provider ON webhook_deliveries (provider, received_at);
-CREATE TABLE IF NOT EXISTS ledger_meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS erasures (
-    id INTEGER PRIMARY KEY,
-    requested_by TEXT NOT NULL,
-    requested_at TEXT NOT NULL,
-    tables_rewritten INTEGER NOT NULL,
-    rows_removed INTEGER NOT NULL,
-    payloads_redacted INTEGER NOT NULL
-);
-"""
 ANSWERED = (RecordStatus.FOUND.value, RecordStatus.NOT_FOUND.value)
-# Added after the first release: created (and back-filled) when an older ledger file is opened.
-MIGRATIONS = (
-    ("submissions", "chunk", "ALTER TABLE submissions ADD COLUMN chunk TEXT"),
-    ("submissions", "owner", "ALTER TABLE submissions ADD COLUMN owner TEXT"),
-    ("submissions", "origin", "ALTER TABLE submissions ADD COLUMN origin TEXT"),
-    ("results", "budget_credits", "ALTER TABLE results ADD COLUMN budget_credits INTEGER"),
-)
 # What budgets count: reported and table costs as they are, a cost we only guessed (The Hog's
 # `estimated`) or could not know (`unknown`) at the worst case of what was asked.
 GUESSED_COSTS = (CostBasis.ESTIMATED, CostBasis.UNKNOWN)
@@ -134,12 +73,6 @@ def budget_credits(provider: str, fields: Iterable[WantedField], result: Enrichm
     if result.cost_basis in GUESSED_COSTS and result.record_status is not RecordStatus.FAILED:
         return max(result.cost_credits or 0, sum(price(provider, f) for f in fields))
     return result.cost_credits or 0
-
-
-ONE_ACTIVE_ATTEMPT = (
-    "CREATE UNIQUE INDEX IF NOT EXISTS one_active_attempt ON submissions (provider, person_key, day) "
-    "WHERE state IN ('intent', 'submitted', 'unknown')"
-)
 
 
 def _now() -> str:
@@ -199,17 +132,18 @@ class Ledger(Claims, Deliveries, ErasureRecords):
     existing one made in the other mode is refused (LedgerModeError). None: whatever it holds
     (tools that only read or erase)."""
 
-    def __init__(self, path: Path, mode: Mode | None = None) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, where: Path | str, mode: Mode | None = None) -> None:
+        """`where`: a SQLite file, or a postgresql:// URL (ENRICH_LEDGER_URL): see ledger_sql.py."""
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process kill
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
-        self._migrate()
-        self.mode = self._stamp(mode)
+        self._db: LedgerDb = connect(where)
+        self.where = self._db.where  # for messages: never a password
+        self.path: Path | None = self._db.path if isinstance(self._db, SqliteDb) else None
+        try:
+            migrate(self._db)
+            self.mode = self._stamp(mode)
+        except BaseException:
+            self._db.close()
+            raise
 
     def _stamp(self, mode: Mode | None) -> Mode | None:
         with self._tx() as db:
@@ -224,7 +158,7 @@ class Ledger(Claims, Deliveries, ErasureRecords):
                 db.execute("INSERT INTO ledger_meta (key, value) VALUES ('mode', ?)", (made.value,))
         if mode is not None and made is not mode:
             raise LedgerModeError(
-                f"{self.path} holds {made} answers and this is a {mode} run: {made} answers are "
+                f"{self.where} holds {made} answers and this is a {mode} run: {made} answers are "
                 f"never reused or polled in {mode} mode. Point ENRICH_STATE_DIR (and "
                 f"ENRICH_WAREHOUSE_DIR) at a {mode} folder, or unset them for the defaults "
                 "(data/state for sandbox, data/live/state for live)"
@@ -246,28 +180,15 @@ class Ledger(Claims, Deliveries, ErasureRecords):
             return None
         return f"{self.mode.value}:{host}" if host else self.mode.value
 
-    def _migrate(self) -> None:
-        with self._tx() as db:
-            for table, column, statement in MIGRATIONS:
-                columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-                if column not in columns:
-                    db.execute(statement)
-            db.execute(ONE_ACTIVE_ATTEMPT)
-
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> Iterator[LedgerDb]:
+        """A write transaction: the ledger's only writer until it ends, in any process."""
+        with self._lock, self._db.transaction() as db:
+            yield db
 
     # -- writing, in the order a run does it -------------------------------------------------
 
@@ -301,15 +222,17 @@ class Ledger(Claims, Deliveries, ErasureRecords):
                     since is not None
                     and db.execute(
                         "SELECT 1 FROM submissions WHERE provider = ? AND person_key = ? AND day = ? "
-                        "AND (created_at >= ? OR completed_at >= ?) AND owner IS NOT ? LIMIT 1",
+                        "AND (created_at >= ? OR completed_at >= ?) AND (owner IS NULL OR owner <> ?) "
+                        "LIMIT 1",
                         (provider, request.person_key, day, since, since, owner),
                     ).fetchone()
                 ):
                     continue  # another run took or answered them after our plan was made
-                cursor = db.execute(
+                inserted = db.execute(
                     "INSERT INTO submissions (provider, person_key, day, fields, request_json, "
                     "state, created_at, chunk, owner, origin) "
-                    "VALUES (?, ?, ?, ?, ?, 'intent', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    "VALUES (?, ?, ?, ?, ?, 'intent', ?, ?, ?, ?) ON CONFLICT DO NOTHING "
+                    "RETURNING id",
                     (
                         provider,
                         request.person_key,
@@ -321,9 +244,9 @@ class Ledger(Claims, Deliveries, ErasureRecords):
                         owner,
                         origin,
                     ),
-                )
-                if cursor.rowcount:
-                    intents.append(Intent(int(cursor.lastrowid or 0), request, chunk))
+                ).fetchall()
+                if inserted:  # else another run holds an active attempt of theirs
+                    intents.append(Intent(int(inserted[0][0]), request, chunk))
         return intents
 
     def record_submitted(
@@ -375,7 +298,7 @@ class Ledger(Claims, Deliveries, ErasureRecords):
                 (submission_id,),
             ).fetchone()
             if row is None:
-                raise KeyError(f"no submission {submission_id} in the ledger {self.path}")
+                raise KeyError(f"no submission {submission_id} in the ledger {self.where}")
             provider, person, day, fields = row
             if (
                 db.execute(
@@ -387,7 +310,7 @@ class Ledger(Claims, Deliveries, ErasureRecords):
             stored = {
                 ref
                 for (ref,) in db.execute(
-                    "SELECT json_extract(result_json, '$.provider_ref') FROM results "
+                    f"SELECT {db.json_text('result_json', 'provider_ref')} FROM results "
                     "WHERE submission_id = ?",
                     (submission_id,),
                 )
@@ -633,8 +556,8 @@ class Ledger(Claims, Deliveries, ErasureRecords):
         prices say apart from what we only estimated (The Hog) or could not know."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT json_extract(result_json, '$.cost_basis'), COALESCE(SUM(cost_credits), 0) "
-                "FROM results GROUP BY 1"
+                f"SELECT {self._db.json_text('result_json', 'cost_basis')}, "
+                "COALESCE(SUM(cost_credits), 0) FROM results GROUP BY 1"
             ).fetchall()
         totals = dict.fromkeys(CostBasis, 0)
         for basis, credits in rows:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from enrich_pipeline.model import EnrichmentRequest
+from enrich_pipeline.spend.ledger_sql import LedgerDb
 
 # An intent row whose owner runs on another machine is taken as abandoned after this long (its
 # process cannot be asked directly); on this machine the owner's pid is checked instead.
@@ -69,9 +69,9 @@ class UnknownChunk:
 
 
 class Claims:
-    _db: sqlite3.Connection
+    _db: LedgerDb
     _lock: threading.RLock
-    _tx: Callable[[], AbstractContextManager[sqlite3.Connection]]
+    _tx: Callable[[], AbstractContextManager[LedgerDb]]
 
     def release_orphans(self, provider: str, day: str) -> int:
         """Intents whose process died between recording them and recording the provider's answer

@@ -6,27 +6,28 @@ ledger's one connection and its transactions.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
+from enrich_pipeline.spend.ledger_sql import LedgerDb
+
 
 class Deliveries:
-    _db: sqlite3.Connection
+    _db: LedgerDb
     _lock: threading.RLock
-    _tx: Callable[[], AbstractContextManager[sqlite3.Connection]]
+    _tx: Callable[[], AbstractContextManager[LedgerDb]]
 
     def record_delivery(self, provider: str, body: object) -> int:
         """A webhook delivery, stored as received before the receiver answers 2xx."""
         with self._tx() as db:
-            cursor = db.execute(
+            [(delivery_id,)] = db.execute(
                 "INSERT INTO webhook_deliveries (provider, received_at, body_json) "
-                "VALUES (?, ?, ?)",
+                "VALUES (?, ?, ?) RETURNING id",
                 (provider, datetime.now(UTC).isoformat(), json.dumps(body, ensure_ascii=False)),
-            )
-        return int(cursor.lastrowid or 0)
+            ).fetchall()
+        return int(delivery_id)
 
     def deliveries(self, provider: str, *, since: str) -> list[object]:
         """Webhook bodies of `provider` received at or after `since` (ISO time), oldest first."""

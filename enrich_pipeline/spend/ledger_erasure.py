@@ -5,12 +5,13 @@ survives. A mixin of `Ledger`: it shares the ledger's one connection and its tra
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from enrich_pipeline.spend.ledger_sql import LedgerDb
 
 # The free-text columns of each table that may hold a person's data (erasure searches and rewrites
 # them). The `erasures` audit table records who asked and when, never whom it was about.
@@ -48,9 +49,9 @@ class Erasure:
 
 
 class ErasureRecords:
-    _db: sqlite3.Connection
+    _db: LedgerDb
     _lock: threading.RLock
-    _tx: Callable[[], AbstractContextManager[sqlite3.Connection]]
+    _tx: Callable[[], AbstractContextManager[LedgerDb]]
 
     def rows_mentioning(
         self, person_keys: Sequence[str], needles: Sequence[str]
@@ -67,7 +68,7 @@ class ErasureRecords:
                     params += chunk
                 for needle in needles:
                     for column in columns:
-                        clauses.append(f"instr(lower(coalesce({column}, '')), ?) > 0")
+                        clauses.append(self._db.contains(f"lower(coalesce({column}, ''))"))
                         params.append(needle)
                 if not clauses:
                     continue
@@ -95,48 +96,42 @@ class ErasureRecords:
         """In one transaction: delete every submission and result of `person_keys`, apply the
         redacted texts `rewrites` (table, id, column -> text) and append the audit row (the counts
         passed in are the warehouse's; the ledger's rows and rewrites are added). Deleted content is
-        overwritten (secure_delete), then the file is compacted (VACUUM, WAL truncated) so no byte
-        of it stays in free pages, in old row versions or in the log."""
+        overwritten (SQLite: secure_delete), then compacted (SQLite: VACUUM, WAL truncated;
+        Postgres: VACUUM FULL of the tables) so no byte of it stays in free pages or old row
+        versions (Postgres's own WAL files recycle on the server's schedule)."""
         requested_at = datetime.now(UTC).isoformat()
-        with self._lock:
-            self._db.execute("PRAGMA secure_delete=ON")
-            try:
-                with self._tx() as db:
-                    removed = 0
-                    for start in range(0, len(person_keys), 500):
-                        chunk = list(person_keys[start : start + 500])
-                        marks = ",".join("?" * len(chunk))
-                        removed += db.execute(
-                            f"DELETE FROM results WHERE person_key IN ({marks}) OR submission_id "
-                            f"IN (SELECT id FROM submissions WHERE person_key IN ({marks}))",
-                            chunk + chunk,
-                        ).rowcount
-                        removed += db.execute(
-                            f"DELETE FROM submissions WHERE person_key IN ({marks})", chunk
-                        ).rowcount
-                    for table, row_id, texts in rewrites:
-                        assert set(texts) <= set(TEXT_COLUMNS[table])
-                        sets = ", ".join(f"{column} = ?" for column in texts)
-                        db.execute(
-                            f"UPDATE {table} SET {sets} WHERE id = ?", [*texts.values(), row_id]
-                        )
-                    cursor = db.execute(
-                        "INSERT INTO erasures (requested_by, requested_at, tables_rewritten, "
-                        "rows_removed, payloads_redacted) VALUES (?, ?, ?, ?, ?)",
-                        (
-                            requested_by,
-                            requested_at,
-                            tables_rewritten,
-                            rows_removed + removed,
-                            payloads_redacted + len(rewrites),
-                        ),
-                    )
-                    erasure_id = int(cursor.lastrowid or 0)
-                compacted = self._compact()
-            finally:
-                self._db.execute("PRAGMA secure_delete=OFF")
+        with self._lock, self._db.erasing():
+            with self._tx() as db:
+                removed = 0
+                for start in range(0, len(person_keys), 500):
+                    chunk = list(person_keys[start : start + 500])
+                    marks = ",".join("?" * len(chunk))
+                    removed += db.execute(
+                        f"DELETE FROM results WHERE person_key IN ({marks}) OR submission_id "
+                        f"IN (SELECT id FROM submissions WHERE person_key IN ({marks}))",
+                        chunk + chunk,
+                    ).rowcount
+                    removed += db.execute(
+                        f"DELETE FROM submissions WHERE person_key IN ({marks})", chunk
+                    ).rowcount
+                for table, row_id, texts in rewrites:
+                    assert set(texts) <= set(TEXT_COLUMNS[table])
+                    sets = ", ".join(f"{column} = ?" for column in texts)
+                    db.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*texts.values(), row_id])
+                [(erasure_id,)] = db.execute(
+                    "INSERT INTO erasures (requested_by, requested_at, tables_rewritten, "
+                    "rows_removed, payloads_redacted) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                    (
+                        requested_by,
+                        requested_at,
+                        tables_rewritten,
+                        rows_removed + removed,
+                        payloads_redacted + len(rewrites),
+                    ),
+                ).fetchall()
+            compacted = self._db.compact(tuple(TEXT_COLUMNS))
         return Erasure(
-            erasure_id,
+            int(erasure_id),
             requested_by,
             requested_at,
             tables_rewritten,
@@ -145,16 +140,6 @@ class ErasureRecords:
             removed,
             compacted,
         )
-
-    def _compact(self) -> bool:
-        """VACUUM (rewrites the file without free pages) and truncate the WAL. False when another
-        connection kept either from finishing: old pages may then linger until its next checkpoint."""
-        try:
-            self._db.execute("VACUUM")
-        except sqlite3.OperationalError:
-            return False
-        busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        return busy == 0
 
     def erasures(self) -> list[Erasure]:
         """The audit trail, oldest first (who asked and when; never whom it was about)."""

@@ -44,10 +44,11 @@ def webhook_url(base: str | None, provider: str) -> str | None:
 
 
 class WebhookReceiver:
-    """An HTTP server (its own threads) writing each delivery to the ledger at `ledger_path`."""
+    """An HTTP server (its own threads) writing each delivery to the ledger at `ledger` (a SQLite
+    file or a Postgres URL)."""
 
-    def __init__(self, ledger_path: Path, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.ledger = Ledger(ledger_path)
+    def __init__(self, ledger: Path | str, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.ledger = Ledger(ledger)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
