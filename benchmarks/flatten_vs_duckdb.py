@@ -9,11 +9,15 @@ then measures, each in its own process (peak RSS from the child's rusage):
 * duckdb   — bare `read_json` + `unnest(data)` of the same file, COPY to Parquet (the baseline)
 * pandas   — `json_normalize` of the same file (record_path `data`), to Parquet
 
-and prints each wall time and peak RSS, then as its LAST line `ratio=<project/duckdb>`.
+and prints each wall time and peak RSS (medians of --repeat runs, interleaved), then as its LAST
+line `ratio=<project/duckdb>`. Payloads are generated and written one at a time (memory does not
+grow with N), so 1,000,000 payloads fit; pandas holds every payload in memory (--skip-pandas).
 
-    .venv/bin/python benchmarks/flatten_vs_duckdb.py 20000
+    .venv/bin/python benchmarks/flatten_vs_duckdb.py 20000 --repeat 3
     .venv/bin/python benchmarks/flatten_vs_duckdb.py 200000 --skip-pandas
-    .venv/bin/python benchmarks/flatten_vs_duckdb.py 20000 --python-path   # the per-record path
+    .venv/bin/python benchmarks/flatten_vs_duckdb.py 1000000 --skip-pandas   # peak RSS at scale
+    .venv/bin/python benchmarks/flatten_vs_duckdb.py 20000 --no-sql        # every payload in Python
+    .venv/bin/python benchmarks/flatten_vs_duckdb.py 20000 --python-path   # the whole-file path
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -235,8 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-pandas", action="store_true")
     parser.add_argument(
-        "--python-path", action="store_true", help="measure the per-record Python path instead"
+        "--python-path", action="store_true", help="measure the whole-file Python path instead"
     )
+    parser.add_argument(
+        "--no-sql", action="store_true", help="measure the streamed per-payload Python reader"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each contender (median)")
+    parser.add_argument("--out", choices=["parquet", "jsonl"], default="parquet")
     parser.add_argument("--keep", type=Path, help="keep the generated payloads in this file")
     args = parser.parse_args(argv)
 
@@ -250,20 +260,28 @@ def main(argv: list[str] | None = None) -> int:
         )
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         cli = [PYTHON, "-m", "enrich_pipeline.cli", "flatten", "--provider", "lemlist"]
-        project = [*cli, str(source), "--format", "parquet", "--out", f"{tmp}/project.parquet"]
+        project = [*cli, str(source), "--format", args.out, "--out", f"{tmp}/project.{args.out}"]
         if args.python_path:
             project.append("--python-path")
-        results: dict[str, tuple[float, float]] = {}
-        results["project"] = _measure_isolated("project", project, env)
-        results["duckdb"] = _measure_isolated(
-            "duckdb", [PYTHON, "-c", _DUCKDB, str(source), f"{tmp}/duckdb.parquet"], env
-        )
+        if args.no_sql:
+            project.append("--no-sql")
+        contenders = {
+            "project": project,
+            "duckdb": [PYTHON, "-c", _DUCKDB, str(source), f"{tmp}/duckdb.parquet"],
+        }
         if not args.skip_pandas:
-            results["pandas"] = _measure_isolated(
-                "pandas", [PYTHON, "-c", _PANDAS, str(source), f"{tmp}/pandas.parquet"], env
-            )
+            contenders["pandas"] = [PYTHON, "-c", _PANDAS, str(source), f"{tmp}/pandas.parquet"]
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
+        for _ in range(max(1, args.repeat)):  # interleaved, so a busy moment hits all alike
+            for name, command in contenders.items():
+                runs[name].append(_measure_isolated(name, command, env))
+        results = {
+            name: (statistics.median(w for w, _ in got), statistics.median(r for _, r in got))
+            for name, got in runs.items()
+        }
         for name, (wall, rss) in results.items():
-            print(f"{name:8s} wall={wall:7.2f}s peak_rss={rss:8.1f} MiB")
+            walls = " ".join(f"{w:.2f}" for w, _ in runs[name])
+            print(f"{name:8s} wall={wall:7.2f}s peak_rss={rss:8.1f} MiB  (runs: {walls})")
         project_wall, duckdb_wall = results["project"][0], results["duckdb"][0]
         if "pandas" in results:
             faster = "yes" if project_wall < results["pandas"][0] else "no"

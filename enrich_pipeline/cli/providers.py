@@ -24,9 +24,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="turn raw provider payloads (webhook bodies, poll results, results pages) into records",
         description=(
             "lemlist: FILE is read as a stream (a JSON array, JSON lines or one JSON value) and "
-            "flattened in batches by DuckDB (memory bounded by --batch-size, not by the file), "
-            "each payload SQL cannot read exactly going through the Python reader; the records "
-            "are the Python reader's. enrichso and thehog: FILE is one JSON value read whole "
+            "flattened in batches by one DuckDB query (memory bounded by --batch-size, not by the "
+            "file), each payload SQL cannot read exactly going through the Python reader; the "
+            "records are the Python reader's. enrichso and thehog: FILE is one JSON value read whole "
             "(the per-record Python path)."
         ),
     )
@@ -50,9 +50,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     flatten.add_argument(
         "--sql",
-        action="store_true",
-        help="lemlist: flatten single-item webhook bodies in DuckDB SQL (same records; see "
-        "providers/lemlist/bulk.py: not yet faster than the streamed Python reader)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="lemlist: flatten in DuckDB SQL, payloads SQL cannot read exactly going through the "
+        "Python reader (the default; same records). --no-sql: every payload through the Python "
+        "reader, still streamed",
     )
     flatten.add_argument(
         "--fetched-at",
