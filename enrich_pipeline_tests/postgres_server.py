@@ -84,9 +84,12 @@ class PostgresServer:
             os.chown(self.root, NOBODY, NOBODY)
             # The clone may sit where `nobody` cannot enter (/root is 0700): run a copy of the
             # binaries (34 MB, well under a second) from the server's own folder.
-            install = self.root / "pginstall"
-            shutil.copytree(self.bin_dir.parent, install, symlinks=True)
-            self.bin_dir = install / "bin"
+            # Same layout as in site-packages: the binaries' RPATH is $ORIGIN/../../../pgserver.libs.
+            installed = self.bin_dir.parent  # .../site-packages/pgserver/pginstall
+            site = self.root / "site"
+            shutil.copytree(installed, site / "pgserver" / "pginstall", symlinks=True)
+            shutil.copytree(installed.parent.parent / "pgserver.libs", site / "pgserver.libs")
+            self.bin_dir = site / "pgserver" / "pginstall" / "bin"
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
         options = " ".join(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())
         self._run(
