@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from enrich_pipeline.providers.transport import shared_tls_context
 from enrich_pipeline.sandbox.config import SandboxConfig
 from enrich_pipeline.sandbox.endpoint import forget_sandbox_endpoint
 from enrich_pipeline.sandbox.server import SandboxServer
@@ -15,8 +16,8 @@ from enrich_pipeline_tests.webhook_receiver import WebhookReceiver
 # speed 0.01: a 2 s rate window lasts 20 ms and a 5 s job 50 ms.
 TEST_CONFIG = SandboxConfig(seed=7, people=1000, companies=200, speed=0.01)
 # httpx builds a new SSL context (~30 ms of CPU) for every client unless given one; the tests'
-# clients speak plain HTTP to the sandbox, so they all share this one.
-SSL_CONTEXT = httpx.create_ssl_context()
+# clients share the provider clients' one.
+SSL_CONTEXT = shared_tls_context()
 
 
 @pytest.fixture(scope="session")

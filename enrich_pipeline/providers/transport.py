@@ -190,7 +190,7 @@ class SecretAuth(httpx.Auth):
 
 
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
+def shared_tls_context() -> ssl.SSLContext:
     """httpx's default verification (its CA bundle, SSL_CERT_FILE/SSL_CERT_DIR), built once per
     process: each build loads the bundle (~30 ms of CPU), and every step makes its own clients."""
     return httpx.create_ssl_context()
@@ -218,7 +218,7 @@ class Transport:
                 auth=self.auth,
                 timeout=httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0)),
                 headers={"user-agent": "enrich-pipeline/0.1"},
-                verify=_tls_context(),
+                verify=shared_tls_context(),
             )
         self._rng = random.Random()
         self.stats = {"requests": 0, "retries": 0, "rate_limited": 0, "paced_s": 0.0}

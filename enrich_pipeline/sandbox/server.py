@@ -101,6 +101,13 @@ class SandboxServer:
                 )
             return self._admin_client
 
+    def settle_webhooks(self, timeout_s: float = 5.0) -> None:
+        """Wait (bounded) until no webhook delivery is in flight: the sandbox counts a delivery only
+        once the receiver's answer is back."""
+        deadline = time.monotonic() + timeout_s
+        while self.state.webhooks.pending and time.monotonic() < deadline:
+            time.sleep(0.005)
+
     def counters(self) -> dict[str, Any]:
         return self.admin("GET", "counters")  # type: ignore[no-any-return]
 

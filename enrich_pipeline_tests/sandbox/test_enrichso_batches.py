@@ -342,18 +342,11 @@ def test_failed_job_is_refunded_in_full(
     completion = webhook_receiver.wait_for(1)[0]["body"]
     assert completion["event"] == "validation.completed"
     assert completion["data"]["status"] == "failed" and completion["data"]["successful"] == 0
-    _drain(sandbox)
+    sandbox.settle_webhooks()
     assert len(webhook_receiver.deliveries) == 1
 
 
 # ------------------------------------------------------------------------------- webhooks (2.9)
-
-
-def _drain(sandbox: SandboxServer) -> None:
-    """Wait (bounded) until the sandbox has no webhook delivery left in flight."""
-    deadline = time.monotonic() + 5
-    while sandbox.state.webhooks.pending and time.monotonic() < deadline:
-        time.sleep(0.005)
 
 
 def _events(receiver: WebhookReceiver, count: int) -> dict[str, list[dict[str, Any]]]:
@@ -386,7 +379,7 @@ def test_validation_webhooks_do_not_settle(
     assert balance(sandbox) == START - 3  # webhooks never settle credits
     finish(enrichso_http, "validation", batch_id)
     assert balance(sandbox) == START - 2
-    _drain(sandbox)  # a delivery is counted once the receiver's answer is back
+    sandbox.settle_webhooks()  # a delivery is counted once the receiver's answer is back
     assert sandbox.counters()["webhooks"][PROVIDER]["validation.completed"] == {"http_200": 1}
 
 
@@ -431,7 +424,7 @@ def test_webhook_duplicate_and_drop_faults(
     sandbox.admin("POST", "faults", json=faults)
     submit(enrichso_http, "validation", {"emails": emails, "webhookUrl": webhook_receiver.url})
     webhook_receiver.wait_for(4)  # 4 callbacks: the first sent twice, the second dropped
-    _drain(sandbox)
+    sandbox.settle_webhooks()
     assert len(webhook_receiver.deliveries) == 4
     counts = sandbox.counters()["webhooks"][PROVIDER]["webhook:email_lookup.completed"]
     assert counts == {"http_200": 3, "dropped": 1}
