@@ -3,8 +3,10 @@
 Baseline (measured in the same run): the IN-PROCESS WORK — `enrich_job.execute_in_process` for the
 first sample day, in this (already warm) process, against a fresh ledger and warehouse. Candidates:
 the same day LAUNCHED as the UI launches it — a GraphQL `launchPipelineExecution` to a running
-`dagster dev` (webserver + daemon) over workspace.yaml: QueuedRunCoordinator -> the daemon dequeues
--> DefaultRunLauncher -> the code server spawns `dagster api execute_run` -> the job's executor. Once
+`dagster dev` (webserver + daemon) over workspace.yaml, with config/dagster.yaml's run queue (1 s
+tick) and launcher: the daemon dequeues -> WarmRunLauncher forks the run from a worker that has
+already imported Dagster and the project (`--default-launcher`: Dagster's DefaultRunLauncher, whose
+code server spawns a fresh `dagster api execute_run`) -> the job's executor. Once
 with the project's Definitions (the in-process executor), once with a comparison code location that
 is the same Definitions with `dg.multiprocess_executor` (`multiprocess_defs` below: a process per
 step, the old layout). Wall time runs from the launch request to the run's RUN_SUCCESS event.
@@ -41,6 +43,7 @@ from typing import Any
 
 import dagster as dg
 import httpx
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET = 1.5
@@ -330,20 +333,18 @@ def session(
     tmp: Path,
     *,
     multiprocess: bool = True,
-    dequeue_interval: int | None = None,
+    default_launcher: bool = False,
 ) -> list[Measure]:
     """Sandbox + `dagster dev` at one speed; `repeat` rounds of the (three) measurements."""
     root = tmp / f"speed-{speed:g}"
     home = root / "dagster_home"
     home.mkdir(parents=True)
     shutil.copy(REPO / "config" / "dagster.yaml", home / "dagster.yaml")
-    if dequeue_interval is not None:  # a what-if: the run queue's tick, 5 s by default
-        with (home / "dagster.yaml").open("a") as config:
-            config.write(
-                "run_coordinator:\n  module: dagster._core.run_coordinator\n"
-                "  class: QueuedRunCoordinator\n"
-                f"  config:\n    dequeue_interval_seconds: {dequeue_interval}\n"
-            )
+    if default_launcher:  # the what-if: Dagster's own launcher and queue, same settings
+        settings = yaml.safe_load((home / "dagster.yaml").read_text())
+        settings["run_coordinator"] |= {"module": "dagster", "class": "QueuedRunCoordinator"}
+        settings["run_launcher"] = {"module": "dagster", "class": "DefaultRunLauncher"}
+        (home / "dagster.yaml").write_text(yaml.safe_dump(settings))
     shutil.copytree(REPO / "data" / "raw" / "prospects" / day, root / "raw" / day)
     env = {k: v for k, v in os.environ.items() if k not in KEY_VARIABLES}
     env |= {
@@ -434,9 +435,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="skip the multiprocess comparison (the slowest run by far)",
     )
     parser.add_argument(
-        "--dequeue-interval",
-        type=int,
-        help="what-if: the run queue daemon's tick in seconds (dagster.yaml leaves Dagster's 5)",
+        "--default-launcher",
+        action="store_true",
+        help="what-if: Dagster's DefaultRunLauncher (a fresh process per run) instead of the warm one",
     )
     args = parser.parse_args(argv)
     args.speeds = list(dict.fromkeys(float(s) for s in args.speeds.split(",") if s.strip()))
@@ -452,9 +453,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     files = sorted(p.name for p in (REPO / "data" / "raw" / "prospects" / args.day).iterdir())
-    tick = f"{args.dequeue_interval} s (what-if)" if args.dequeue_interval else "Dagster's 5 s"
+    launcher = "DefaultRunLauncher (what-if)" if args.default_launcher else "WarmRunLauncher"
     print(
-        f"day {args.day} ({', '.join(files)}); {os.cpu_count()} cores; run queue tick {tick}",
+        f"day {args.day} ({', '.join(files)}); {os.cpu_count()} cores; launcher {launcher}",
         flush=True,
     )
     started = time.perf_counter()
@@ -469,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     args.repeat,
                     Path(tmp),
                     multiprocess=not args.no_multiprocess,
-                    dequeue_interval=args.dequeue_interval,
+                    default_launcher=args.default_launcher,
                 )
                 results.append((speed, measures))
             except RuntimeError as exc:

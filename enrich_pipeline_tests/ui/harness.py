@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -20,13 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from enrich_pipeline_tests.pipeline_helpers import KEY_VARIABLES, SPEED
 from enrich_pipeline_tests.ui.spec import PROJECT_ROOT, Launch, Page, Spec
 
 PROCESS_MODULE = "enrich_pipeline_tests.ui.backfill_process"
 ERROR_LINE = re.compile(r" - (STEP|RUN)_FAILURE - |^[\w.]+(Error|Exception): ")
-# Added to config/dagster.yaml. The run queue daemon launches each run inside the process: a run
-# worker process would cost ~4 s of imports per run and check nothing more. Dagster's default
+# These keys replace config/dagster.yaml's. The run queue daemon launches each run inside the
+# process: a run worker process would cost seconds of imports per run and check nothing more. Dagster's default
 # SQLite event log creates (and fsyncs) one database per run; one database for all runs changes
 # nothing these tests look at.
 TEST_INSTANCE_SETTINGS = """
@@ -68,10 +69,10 @@ class UiInstall:
         plus TEST_INSTANCE_SETTINGS."""
         for folder in (self.dagster_home, self.raw_dir, self.warehouse_dir, self.state_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        config = self.dagster_home / "dagster.yaml"
-        shutil.copyfile(PROJECT_ROOT / "config" / "dagster.yaml", config)
-        extra = TEST_INSTANCE_SETTINGS.format(history=self.dagster_home / "history")
-        config.write_text(config.read_text() + extra)
+        settings = yaml.safe_load((PROJECT_ROOT / "config" / "dagster.yaml").read_text())
+        history = self.dagster_home / "history"
+        settings.update(yaml.safe_load(TEST_INSTANCE_SETTINGS.format(history=history)))
+        (self.dagster_home / "dagster.yaml").write_text(yaml.safe_dump(settings))
         return self
 
     def environment(
