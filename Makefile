@@ -11,7 +11,7 @@ UI_PORT ?= 3000
 UI_GRACE ?= 30
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup run demo ui sandbox test test-faults lint fmt clean
+.PHONY: setup run demo ui sandbox test test-faults test-deploy lint fmt clean
 
 $(UV):
 	@echo ">> uv not found: installing it into $(UV_TOOL_DIR)/ (one-off)"
@@ -47,11 +47,16 @@ sandbox: setup
 	$(VENV)/bin/enrich-pipeline sandbox --port $(PORT)
 
 test: setup
-	$(VENV)/bin/python -m pytest -n 2 -q -m "not faults"
+	$(VENV)/bin/python -m pytest -n 2 -q -m "not faults and not deploy"
 
 # Ctrl-C, SIGTERM and kill -9 aimed at real `enrich-pipeline run` processes (slower; CI runs it too).
 test-faults: setup
-	$(VENV)/bin/python -m pytest -n 2 -q -m faults
+	$(VENV)/bin/python -m pytest -n 2 -q -m "faults and not deploy"
+
+# The deployment end to end (deploy/, config/dagster-postgres.yaml): Postgres from the pgserver wheel
+# on a free port, code server, webserver and dagster-daemon as separate processes, a 3-day backfill.
+test-deploy: setup
+	$(VENV)/bin/python -m pytest -q -m deploy
 
 lint: setup
 	$(VENV)/bin/ruff check enrich_pipeline enrich_pipeline_tests benchmarks
