@@ -58,6 +58,11 @@ class Settings(BaseModel):
     # Public base URL of the webhook receiver (`enrich-pipeline webhooks`); providers POST to
     # <url>/<provider>. None: no webhooks.
     webhook_url: str | None = None
+    # ENRICH_WEBHOOK_GRACE_S: with webhooks, seconds without any delivery before the jobs still
+    # unanswered are polled, oldest first, up to the first still running (a lost delivery costs
+    # this much wait, then one poll). Unset: 30 s, scaled by the sandbox speed in sandbox mode like
+    # every provider delay.
+    webhook_grace_s: float | None = Field(None, gt=0)
     # The enrich.so plan of the live key (its rate limits, providers.md 2.1): a free-plan key paced
     # as growth would meet 429s.
     enrichso_plan: str = "growth"
@@ -134,12 +139,18 @@ class Settings(BaseModel):
             except ValueError as exc:
                 choices = ", ".join(f.value for f in WantedField)
                 raise ValueError(f"ENRICH_FIELDS: {exc}; choose from {choices}") from None
-        for name in ("ttl_days", "retry_failed_after_hours", "poll_timeout_s", "found_rate_floor"):
+        for name in (
+            "ttl_days",
+            "retry_failed_after_hours",
+            "poll_timeout_s",
+            "found_rate_floor",
+            "webhook_grace_s",
+        ):
             if raw := env.get(f"ENRICH_{name.upper()}"):
                 values[name] = raw
         if raw := env.get("ENRICH_FIRST_DAY"):
             values["first_day"] = raw
-        if raw := env.get("ENRICH_WEBHOOK_URL"):
+        if raw := env.get("ENRICH_WEBHOOK_URL", "").strip():
             values["webhook_url"] = raw
         if raw := env.get("ENRICH_LEDGER_URL", "").strip():
             if raw.split(":", 1)[0].lower() not in ("postgresql", "postgres"):

@@ -208,6 +208,7 @@ def build_enrichment_asset(
                     batch_max=BATCH_MAX[provider],
                     poll_timeout_s=settings.poll_timeout_s,
                     webhook_url=webhook_url(settings.webhook_url, provider),
+                    webhook_grace_s=settings.webhook_grace_s,
                     host=host_of(client.transport.base_url),
                 ),
                 on_progress=progress,

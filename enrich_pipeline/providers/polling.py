@@ -87,3 +87,79 @@ def poll_until_done(
             break
         sleep(min(interval_s, max(timeout_s - (now - started), 0.0)))
     return finished, pending
+
+
+def wait_for_deliveries(
+    provider: str,
+    refs: Iterable[str],
+    delivered: Callable[[], dict[str, T]],
+    poll_once: Callable[[str], T | None],
+    *,
+    grace_s: float,
+    timeout_s: float,
+    check_every_s: float,
+    on_progress: ProgressCallback | None = log_progress,
+    progress_every_s: float = 5.0,
+    sleep: Callable[[float], None] = time.sleep,
+    cost_of: Callable[[str, T], int] | None = None,
+) -> tuple[dict[str, T], list[str]]:
+    """Webhook first, polling for stragglers: take each ref's answer from `delivered()` (the answers
+    delivered since the last call), checked every `check_every_s`. Once no delivery has come for
+    `grace_s`, the refs still unanswered are polled in the order given (submission order), and the
+    round stops at the first one still running: jobs finish roughly in the order they were sent, so
+    the later ones are most likely running too — their deliveries are not late, the jobs are. So a
+    lost delivery costs one poll, and slow jobs cost one poll per grace period, not one per job.
+
+    The first answer of a ref wins (a later delivery or poll of it is ignored). Returns (finished
+    results by ref, refs still unanswered at `timeout_s`) like `poll_until_done`.
+    """
+    pending = list(dict.fromkeys(refs))
+    total = len(pending)
+    finished: dict[str, T] = {}
+    started = time.monotonic()
+    quiet_since = last_report = started
+    credits: int | None = 0 if cost_of is not None else None
+
+    def take(ref: str, value: T) -> None:
+        nonlocal credits
+        if ref in finished:
+            return
+        finished[ref] = value
+        if cost_of is not None and credits is not None:
+            credits += cost_of(ref, value)
+
+    while True:
+        news = {ref: value for ref, value in delivered().items() if ref not in finished}
+        for ref, value in news.items():
+            take(ref, value)
+        now = time.monotonic()
+        if news:
+            quiet_since = now
+        pending = [ref for ref in pending if ref not in finished]
+        if on_progress is not None and (not pending or now - last_report >= progress_every_s):
+            on_progress(PollProgress(provider, len(finished), total, now - started, credits))
+            last_report = now
+        if not pending or now - started >= timeout_s:
+            break
+        if now - quiet_since >= grace_s:
+            polled = 0
+            for ref in pending:
+                if time.monotonic() - started >= timeout_s:
+                    break
+                polled += 1
+                value = poll_once(ref)
+                if value is None:
+                    break  # still running: so are (most likely) the ones sent after it
+                take(ref, value)
+            log.info(
+                "%s: no delivery for %.1fs; %d of %d unanswered jobs polled",
+                provider,
+                grace_s,
+                polled,
+                len(pending),
+            )
+            quiet_since = time.monotonic()
+            continue
+        wait = min(check_every_s, grace_s - (now - quiet_since), timeout_s - (now - started))
+        sleep(max(wait, 0.0))
+    return finished, [ref for ref in pending if ref not in finished]

@@ -16,6 +16,7 @@ from enrich_pipeline.sandbox.faults import WEBHOOK_FAULTS, FaultBook
 log = logging.getLogger(__name__)
 
 Body = dict[str, Any] | Callable[[], dict[str, Any] | None]
+MAX_IN_FLIGHT = 32  # deliveries sent at once (the rest wait their turn)
 
 
 class WebhookDispatcher:
@@ -32,6 +33,7 @@ class WebhookDispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._rng = random.Random(f"webhooks:{seed}")
         self._client: httpx.AsyncClient | None = None
+        self._slots: asyncio.Semaphore | None = None
 
     def send(
         self,
@@ -76,8 +78,15 @@ class WebhookDispatcher:
             return
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=5.0)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         try:
-            response = await self._client.post(url, json=payload, headers=headers)
+            # A burst (hundreds of enrichments finishing together) queues here, not in httpx's
+            # pool: there each of hundreds of waiters costs every release a scan, and the waits
+            # counted against the 5 s timeout, so a 500-delivery burst lost half its deliveries
+            # at a receiver that takes 300 a second. The timeout is the receiver's answer only.
+            async with self._slots:
+                response = await self._client.post(url, json=payload, headers=headers)
             outcome = f"http_{response.status_code}"
         except httpx.HTTPError as exc:
             log.info("sandbox webhook to %s failed: %s", url, type(exc).__name__)

@@ -1,6 +1,7 @@
 """Webhook deliveries in the ledger: stored as received before the receiver answers 2xx, read
-back by the runner to adopt jobs whose submit answer was lost. A mixin of `Ledger`: it shares the
-ledger's one connection and its transactions.
+back by the runner as answers (webhook-first collection, `deliveries_after`) and to adopt jobs
+whose submit answer was lost. A mixin of `Ledger`: it shares the ledger's one connection and its
+transactions.
 """
 
 from __future__ import annotations
@@ -38,3 +39,27 @@ class Deliveries:
                 (provider, since),
             ).fetchall()
         return [json.loads(body) for (body,) in rows]
+
+    def deliveries_after(
+        self, provider: str, after_id: int, *, since: str = ""
+    ) -> list[tuple[int, object]]:
+        """(id, body) of `provider`'s deliveries stored after delivery `after_id` and received at
+        or after `since` (ISO time), oldest first: read repeatedly with the last id seen, each
+        delivery is read once."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, body_json FROM webhook_deliveries "
+                "WHERE provider = ? AND received_at >= ? AND id > ? ORDER BY id",
+                (provider, since, after_id),
+            ).fetchall()
+        return [(int(row_id), json.loads(body)) for row_id, body in rows]
+
+    def open_since(self, provider: str, day: str) -> str | None:
+        """When the oldest still-open (submitted, unanswered) attempt of `day` was written (ISO)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT min(created_at) FROM submissions "
+                "WHERE provider = ? AND day = ? AND state = 'submitted'",
+                (provider, day),
+            ).fetchone()
+        return row[0] if row and row[0] else None

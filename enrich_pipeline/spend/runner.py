@@ -73,8 +73,11 @@ class RunSettings:
     poll_interval_s: float | None = None  # None: the client's default for its provider
     poll_timeout_s: float | None = None
     # Where this provider's webhooks go (the receiver's URL for it), or None: no webhooks. A lost
-    # submit answer can then still be adopted from the delivery (see _adopt_delivered).
+    # submit answer can then still be adopted from the delivery (see _adopt_delivered), and a client
+    # that reads deliveries (lemlist) takes its answers from them, polling only stragglers.
     webhook_url: str | None = None
+    # Seconds without a delivery before the unanswered jobs are polled; None: the client's default.
+    webhook_grace_s: float | None = None
     # The API host the client talks to: recorded with the mode as each ledger row's origin.
     host: str | None = None
 
@@ -393,6 +396,31 @@ def _record_failed_chunk(
     log.warning("%s %s: %s", run.provider, run.day, run.stopped)
 
 
+# Deliveries are stamped by the receiver's clock, submissions by the runner's: on two machines
+# these may disagree, so deliveries are read from a little before the oldest open submission.
+CLOCK_SKEW_MARGIN = timedelta(minutes=10)
+
+
+def _delivery_reader(ledger: Ledger, provider: str, day: str) -> Callable[[], list[object]]:
+    """Returns, on each call, the deliveries stored since its previous call (each read once) that
+    may answer this day's open submissions. They were written before the provider got its 2xx, so
+    a run killed before collecting finds them here on its re-run: no delivery is lost."""
+    oldest = ledger.open_since(provider, day)
+    since = ""
+    if oldest is not None:
+        since = (datetime.fromisoformat(oldest) - CLOCK_SKEW_MARGIN).isoformat()
+    last_id = 0
+
+    def read() -> list[object]:
+        nonlocal last_id
+        rows = ledger.deliveries_after(provider, last_id, since=since)
+        if rows:
+            last_id = rows[-1][0]
+        return [body for _, body in rows]
+
+    return read
+
+
 def _collect(
     run: ProviderRun,
     client: EnrichmentClient,
@@ -400,7 +428,9 @@ def _collect(
     settings: RunSettings,
     on_progress: Callable[[PollProgress], None] | None,
 ) -> dict[str, list[EnrichmentResult]]:
-    """Poll every open attempt of the day; answers go to the ledger before anything else."""
+    """Collect every open attempt of the day — by polling, or (webhook URL set, a client that reads
+    deliveries) from the stored webhook deliveries first, polling only stragglers. Either way the
+    same records are stored, and answers go to the ledger before anything else."""
     open_now = ledger.open_submissions(run.provider, run.day)
     submissions = [s for o in open_now for s in o.submissions]
     if not submissions:
@@ -410,6 +440,10 @@ def _collect(
         kwargs["interval_s"] = settings.poll_interval_s
     if settings.poll_timeout_s is not None:
         kwargs["timeout_s"] = settings.poll_timeout_s
+    if settings.webhook_url and getattr(client, "takes_deliveries", False):
+        kwargs["deliveries"] = _delivery_reader(ledger, run.provider, run.day)
+        if settings.webhook_grace_s is not None:
+            kwargs["grace_s"] = settings.webhook_grace_s
     by_person: dict[str, list[EnrichmentResult]] = {}
     anonymous: list[EnrichmentResult] = []
     for result in client.collect(submissions, **kwargs):

@@ -2,14 +2,17 @@
 
 Providers POST to `<ENRICH_WEBHOOK_URL>/<provider>`. A delivery is never interpreted here: it is
 stored as received (`webhook_deliveries`), so nothing a provider tells us is lost, and the runner
-reads it when it needs it — chiefly to adopt a job whose submit answer was lost (a kill, a dropped
-connection): lemlist's enrichmentDone/enrichmentError name the enrichment and echo the metadata we
-sent (providers.md 1.7). Run it as its own long-lived process (`enrich-pipeline webhooks`), so that
-deliveries for a run that died still land.
+reads it when it needs it: to adopt a job whose submit answer was lost (a kill, a dropped
+connection: lemlist's enrichmentDone/enrichmentError name the enrichment and echo the metadata we
+sent, providers.md 1.7), and, for lemlist, as the answer itself (webhook-first collection,
+providers/lemlist/deliveries.py: only enrichments without a delivery after ENRICH_WEBHOOK_GRACE_S
+are polled). Run it as its own long-lived process (`enrich-pipeline webhooks`), so that deliveries
+for a run that died still land.
 
 Neither provider signs its webhooks (lemlist echoes an optional shared secret in the body, enrich.so
-sends nothing): use an unguessable URL, and treat a delivery as a hint that names a job, whose
-answer is then fetched from the provider's API with our own key.
+sends nothing): use an unguessable URL. A lemlist delivery is taken as an answer only when it names
+an enrichment id we were given at submit (`enr_` + 17 random characters), which a stranger cannot
+guess; an enrich.so callback is only a hint, its answer is fetched with our own key.
 """
 
 from __future__ import annotations
@@ -52,6 +55,14 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # A burst of deliveries (one POST per finished enrichment) must be taken fast: with
+            # Nagle on, the header and body writes of each answer wait out the client's delayed
+            # ACK (~40 ms), and a 500-enrichment burst overran the sender's 5 s timeout. Keep-alive
+            # (HTTP/1.1) spares a connection per delivery.
+            disable_nagle_algorithm = True
+            protocol_version = "HTTP/1.1"
+            timeout = 60  # an idle kept-alive connection lets its thread go after this
+
             def do_POST(self) -> None:
                 provider = self.path.strip("/").split("/")[0].split("?")[0]
                 if provider not in WEBHOOK_PROVIDERS:
@@ -71,9 +82,13 @@ class WebhookReceiver:
 
             def _answer(self, status: int, body: dict[str, object]) -> None:
                 data = json.dumps(body).encode()
+                if status >= 300:  # the body may be unread: this connection cannot be reused
+                    self.close_connection = True
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
+                if self.close_connection:
+                    self.send_header("connection", "close")
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -89,7 +104,10 @@ class WebhookReceiver:
         return f"http://{host}:{port}"
 
     def start(self) -> WebhookReceiver:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: stop() (shutdown) returns within 50 ms instead of 0.5 s.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 

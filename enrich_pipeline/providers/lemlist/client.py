@@ -37,6 +37,7 @@ from enrich_pipeline.providers.errors import (
     SubmitOutcomeUnknownError,
 )
 from enrich_pipeline.providers.lemlist.correlate import _Context
+from enrich_pipeline.providers.lemlist.deliveries import DeliveryReader
 from enrich_pipeline.providers.lemlist.dialect import (
     BATCH_MAX,
     DEFAULT_BASE_URL,
@@ -51,7 +52,12 @@ from enrich_pipeline.providers.lemlist.plan import _refusal, plan_workflows, req
 from enrich_pipeline.providers.lemlist.records import pending_result, poll_result, refused_result
 from enrich_pipeline.providers.lemlist.values import _dict, _is_int, _str
 from enrich_pipeline.providers.pacing import RateLimit
-from enrich_pipeline.providers.polling import ProgressCallback, answers_cost, poll_until_done
+from enrich_pipeline.providers.polling import (
+    ProgressCallback,
+    answers_cost,
+    poll_until_done,
+    wait_for_deliveries,
+)
 from enrich_pipeline.providers.redaction import redact
 from enrich_pipeline.providers.transport import (
     RetryPolicy,
@@ -64,10 +70,20 @@ from enrich_pipeline.providers.transport import (
 # providers.md 4.6 recommends >= 1 s between polls of one enrichment (3-5 s as a budget).
 DEFAULT_POLL_INTERVAL_S = 3.0
 DEFAULT_POLL_TIMEOUT_S = 900.0
+# Webhooks: how long without any delivery before the enrichments still unanswered are polled
+# (ENRICH_WEBHOOK_GRACE_S; oldest first, stopping at the first still running), and how often the
+# stored deliveries are read meanwhile (a ledger query, no request to lemlist). A documented
+# enrichment takes seconds (sandbox: 3.5 s): 30 s of silence means a delivery was lost or the jobs
+# are slow, and one poll tells which.
+DEFAULT_WEBHOOK_GRACE_S = 30.0
+DELIVERY_CHECK_S = 0.2
 
 
 class LemlistClient(TransportClient):
     """Submits, polls and reads lemlist enrichments. Build with `create(api_key)`."""
+
+    # collect() takes answers from stored webhook deliveries (`deliveries=`), polling stragglers.
+    takes_deliveries = True
 
     def __init__(self, transport: Transport, *, speed: float = 1.0) -> None:
         self.transport = transport
@@ -270,11 +286,18 @@ class LemlistClient(TransportClient):
         interval_s: float | None = None,
         timeout_s: float | None = None,
         on_progress: ProgressCallback | None = None,
+        deliveries: Callable[[], Sequence[Any]] | None = None,
+        grace_s: float | None = None,
     ) -> list[EnrichmentResult]:
         """Poll every submission to completion or `timeout_s`; one record per submission, in order.
 
         Still running at the deadline -> PENDING (never NOT_FOUND). A poll that keeps failing for a
         transient reason (outage, rate limit, unreadable body) leaves its record PENDING as well.
+
+        With `deliveries` (returns the webhook bodies received since its last call; the submits
+        carried a webhookUrl), answers are taken from the deliveries first and only the enrichments
+        still without one after `grace_s` of silence are polled (`wait_for_deliveries`). A delivered
+        answer is the same record a poll would give (`deliveries.DeliveryReader`).
         """
         by_ref = {s.provider_ref: s for s in submissions if s.error is None and s.provider_ref}
         last_error: dict[str, str] = {}
@@ -290,15 +313,42 @@ class LemlistClient(TransportClient):
             last_error.pop(ref, None)
             return result
 
-        finished, _ = poll_until_done(
-            PROVIDER,
-            list(by_ref),
-            poll_once,
-            interval_s=DEFAULT_POLL_INTERVAL_S * self.speed if interval_s is None else interval_s,
-            timeout_s=DEFAULT_POLL_TIMEOUT_S * self.speed if timeout_s is None else timeout_s,
-            on_progress=on_progress,
-            cost_of=answers_cost,
-        )
+        timeout = DEFAULT_POLL_TIMEOUT_S * self.speed if timeout_s is None else timeout_s
+        interval = DEFAULT_POLL_INTERVAL_S * self.speed if interval_s is None else interval_s
+        if deliveries is None:
+            finished, _ = poll_until_done(
+                PROVIDER,
+                list(by_ref),
+                poll_once,
+                interval_s=interval,
+                timeout_s=timeout,
+                on_progress=on_progress,
+                cost_of=answers_cost,
+            )
+        else:
+            reader = DeliveryReader(submissions)
+
+            def delivered() -> dict[str, list[EnrichmentResult]]:
+                return reader.read(deliveries())
+
+            def poll_straggler(ref: str) -> list[EnrichmentResult] | None:
+                answer = poll_once(ref)
+                if answer is not None:
+                    reader.answered.add(ref)  # a later delivery of it changes nothing
+                return answer
+
+            grace = DEFAULT_WEBHOOK_GRACE_S * self.speed if grace_s is None else grace_s
+            finished, _ = wait_for_deliveries(
+                PROVIDER,
+                list(by_ref),
+                delivered,
+                poll_straggler,
+                grace_s=grace,
+                timeout_s=timeout,
+                check_every_s=max(DELIVERY_CHECK_S * self.speed, 0.002),
+                on_progress=on_progress,
+                cost_of=answers_cost,
+            )
         results: list[EnrichmentResult] = []
         for submission in submissions:
             ref = submission.provider_ref
