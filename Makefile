@@ -9,6 +9,7 @@ STAMP := $(VENV)/.synced
 PORT ?= 8700
 UI_PORT ?= 3000
 UI_GRACE ?= 30
+WEBHOOK_PORT ?=
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
 .PHONY: setup run demo ui sandbox test test-faults test-deploy lint fmt clean
@@ -40,8 +41,9 @@ demo: setup
 # The Dagster UI (`dg dev` on $(UI_PORT)) with the sample data; the sandbox runs beside it on $(PORT).
 # One supervisor owns both: Ctrl-C, SIGTERM to make, or either part dying stops all of it
 # (webserver, daemon, code servers, sandbox), SIGKILL after UI_GRACE seconds.
+# WEBHOOK_PORT=8710: the webhook receiver runs beside them and runs take lemlist answers from it.
 ui: setup
-	exec $(VENV)/bin/python -m enrich_pipeline.cli.ui --port $(UI_PORT) --sandbox-port $(PORT) --grace $(UI_GRACE)
+	exec $(VENV)/bin/python -m enrich_pipeline.cli.ui --port $(UI_PORT) --sandbox-port $(PORT) --grace $(UI_GRACE) $(if $(WEBHOOK_PORT),--webhook-port $(WEBHOOK_PORT))
 
 sandbox: setup
 	$(VENV)/bin/enrich-pipeline sandbox --port $(PORT)

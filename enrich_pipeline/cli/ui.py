@@ -1,7 +1,12 @@
 """`make ui`: the sandbox and `dg dev` (webserver, daemon, code servers) under one supervisor that
 stops everything it started, whatever stops it.
 
-    python -m enrich_pipeline.cli.ui [--port 3000] [--sandbox-port 8700] [--grace 30]
+    python -m enrich_pipeline.cli.ui [--port 3000] [--sandbox-port 8700] [--webhook-port P] [--grace 30]
+
+* With `--webhook-port` (`make ui WEBHOOK_PORT=8710`) the webhook receiver (`enrich-pipeline
+  webhooks`) runs beside them, and when ENRICH_WEBHOOK_URL is unset the runs are pointed at it
+  (http://<host>:<port>: the local sandbox reaches it; live providers need a public URL, so in live
+  mode ENRICH_WEBHOOK_URL must be set by you). Without it nothing changes: results are polled.
 
 * Each child starts in its own session, so a terminal's Ctrl-C (SIGINT to the foreground process
   group) reaches only `make` and this supervisor, which then shuts the children down in order instead
@@ -183,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=3000, help="Dagster webserver port")
     parser.add_argument("--sandbox-port", type=int, default=8700)
     parser.add_argument(
+        "--webhook-port",
+        type=int,
+        help="also run the webhook receiver on this port (runs use it unless ENRICH_WEBHOOK_URL is set)",
+    )
+    parser.add_argument(
         "--grace", type=float, default=30.0, help="seconds to stop cleanly before SIGKILL"
     )
     return parser
@@ -207,21 +217,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     dg_argv = [str(bindir / "dg"), "dev", "--host", args.host, "--port", str(args.port)]
     dg_argv += ["--target-path", str(root)]
 
+    webhooks_argv = None
+    if args.webhook_port:
+        webhooks_argv = [sys.executable, "-m", "enrich_pipeline.cli", "webhooks"]
+        webhooks_argv += ["--host", args.host, "--port", str(args.webhook_port)]
+        env.setdefault("ENRICH_WEBHOOK_URL", f"http://{args.host}:{args.webhook_port}")
+        _log(f"runs ask providers to deliver to {env['ENRICH_WEBHOOK_URL']}")
+
     died = None
     try:
         sup.start("sandbox", sandbox_argv, {**env, "SANDBOX_SPEED": speed})
+        if webhooks_argv and not sup.signals:
+            sup.start("webhooks", webhooks_argv, env)
         if not sup.signals:
             sup.start("dg dev", dg_argv, env)
-        _log(
-            f"sandbox on {sandbox_url}, Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops both)"
-        )
+        parts = f"sandbox on {sandbox_url}, Dagster UI on http://{args.host}:{args.port}"
+        if webhooks_argv:
+            parts += f", webhook receiver on http://{args.host}:{args.webhook_port}"
+        _log(f"{parts} (Ctrl-C stops all of it)")
         died = sup.wait()
     finally:
         if died:
             _log(f"{died} exited with {sup.children[died].returncode}: stopping the rest")
         else:
-            _log("stopping the Dagster UI and the sandbox")
-        sup.stop({"dg dev": signal.SIGINT, "sandbox": signal.SIGTERM})
+            _log("stopping the Dagster UI, the sandbox and the webhook receiver")
+        sup.stop({"dg dev": signal.SIGINT, "webhooks": signal.SIGINT, "sandbox": signal.SIGTERM})
         _log("stopped")
     if died:
         return EXIT_PART_DIED

@@ -33,6 +33,8 @@ EXPECTED = {
     "daemon": "dagster._daemon",
     "code server": "dagster code-server",
     "grpc server": "dagster api grpc",
+    "webhook receiver": "enrich_pipeline.cli webhooks",  # WEBHOOK_PORT is set below
+    "warm run worker": "enrich_pipeline.defs.warm_worker",  # the daemon starts it
 }
 LOCATIONS = """
 { workspaceOrError { __typename ... on Workspace { locationEntries {
@@ -105,6 +107,7 @@ class MakeUi:
     log: Path
     ui_port: int
     sandbox_port: int
+    webhook_port: int
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-6000:]
@@ -112,7 +115,7 @@ class MakeUi:
 
 @pytest.fixture
 def make_ui(tmp_path: Path) -> Iterator[MakeUi]:
-    ui_port, sandbox_port = _free_port(), _free_port()
+    ui_port, sandbox_port, webhook_port = _free_port(), _free_port(), _free_port()
     home = tmp_path / "dagster_home"
     env = {
         **os.environ,
@@ -132,6 +135,7 @@ def make_ui(tmp_path: Path) -> Iterator[MakeUi]:
                 "ui",
                 f"PORT={sandbox_port}",
                 f"UI_PORT={ui_port}",
+                f"WEBHOOK_PORT={webhook_port}",
                 f"DAGSTER_HOME={home}",
             ],
             cwd=ROOT,
@@ -141,7 +145,7 @@ def make_ui(tmp_path: Path) -> Iterator[MakeUi]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    ui = MakeUi(proc, log, ui_port, sandbox_port)
+    ui = MakeUi(proc, log, ui_port, sandbox_port, webhook_port)
     seen: dict[int, str] = {}
     try:
         yield ui
@@ -203,6 +207,11 @@ def test_make_ui_stops_everything_it_started(make_ui: MakeUi, stop: str) -> None
     entries = _wait_until_loaded(make_ui)
     assert [(e["name"], e["loadStatus"]) for e in entries] == [("enrich_pipeline", "LOADED")]
     assert entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation", entries
+    delivery = {"type": "enrichmentDone", "id": "enr_test_ui_stop"}  # stored, never interpreted
+    answer = httpx.post(
+        f"http://127.0.0.1:{make_ui.webhook_port}/lemlist", json=delivery, timeout=10
+    )
+    assert answer.is_success, answer.text
     tree.update(_tree(make_ui.proc.pid))  # everything started so far, collected before the signal
 
     started = time.monotonic()
@@ -220,6 +229,7 @@ def test_make_ui_stops_everything_it_started(make_ui: MakeUi, stop: str) -> None
     assert make_ui.proc.returncode != 0  # make reports the interruption / the failed part
     assert _port_free(make_ui.ui_port), f"webserver port {make_ui.ui_port} still taken"
     assert _port_free(make_ui.sandbox_port), f"sandbox port {make_ui.sandbox_port} still taken"
+    assert _port_free(make_ui.webhook_port), f"webhook port {make_ui.webhook_port} still taken"
     output = make_ui.output()
     assert "ui: stopped" in output, output
     assert "killing" not in output, f"needed SIGKILL after {took:.1f}s:\n{output}"
