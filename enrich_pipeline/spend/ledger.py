@@ -58,6 +58,10 @@ from enrich_pipeline.spend.ledger_sql import LedgerDb, SqliteDb, connect
 from enrich_pipeline.spend.pricing import price
 
 ANSWERED = (RecordStatus.FOUND.value, RecordStatus.NOT_FOUND.value)
+# Attempts whose answers one write transaction stores (record_results_of): one commit per person
+# was a visible share of a large day's CPU; 500 keeps each transaction (and the write lock it
+# holds against other runs) short.
+RECORD_BATCH = 500
 # What budgets count: reported and table costs as they are, a cost we only guessed (The Hog's
 # `estimated`) or could not know (`unknown`) at the worst case of what was asked.
 GUESSED_COSTS = (CostBasis.ESTIMATED, CostBasis.UNKNOWN)
@@ -291,57 +295,67 @@ class Ledger(Claims, Deliveries, ErasureRecords):
 
     def record_results(self, submission_id: int, results: Sequence[EnrichmentResult]) -> None:
         """Store answers (raw payload included) and complete the attempt once none is pending."""
+        self.record_results_of([(submission_id, results)])
+
+    def record_results_of(
+        self,
+        answers: Sequence[tuple[int, Sequence[EnrichmentResult]]],
+        *,
+        per_transaction: int = RECORD_BATCH,
+    ) -> None:
+        """`record_results` for many attempts, `per_transaction` attempts per write transaction:
+        a day of 10,000 people was 10,000 commits (and fsyncs) one after the other."""
+        for start in range(0, len(answers), per_transaction):
+            with self._tx() as db:
+                for submission_id, results in answers[start : start + per_transaction]:
+                    self._record_results(db, submission_id, results)
+
+    def _record_results(
+        self, db: LedgerDb, submission_id: int, results: Sequence[EnrichmentResult]
+    ) -> None:
         answered = [r for r in results if r.record_status is not RecordStatus.PENDING]
-        with self._tx() as db:
-            row = db.execute(
-                "SELECT provider, person_key, day, fields FROM submissions WHERE id = ?",
+        row = db.execute(
+            "SELECT provider, person_key, day, fields, state FROM submissions WHERE id = ?",
+            (submission_id,),
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"no submission {submission_id} in the ledger {self.where}")
+        provider, person, day, fields, state = row
+        if state == "completed":
+            return  # another run polled the same jobs and stored their answers first
+        stored = {
+            ref
+            for (ref,) in db.execute(
+                f"SELECT {db.json_text('result_json', 'provider_ref')} FROM results "
+                "WHERE submission_id = ?",
                 (submission_id,),
-            ).fetchone()
-            if row is None:
-                raise KeyError(f"no submission {submission_id} in the ledger {self.where}")
-            provider, person, day, fields = row
-            if (
-                db.execute(
-                    "SELECT state FROM submissions WHERE id = ?", (submission_id,)
-                ).fetchone()[0]
-                == "completed"
-            ):
-                return  # another run polled the same jobs and stored their answers first
-            stored = {
-                ref
-                for (ref,) in db.execute(
-                    f"SELECT {db.json_text('result_json', 'provider_ref')} FROM results "
-                    "WHERE submission_id = ?",
-                    (submission_id,),
-                )
-                if ref
-            }
-            answered = [r for r in answered if not (r.provider_ref and r.provider_ref in stored)]
-            for result in answered:
-                db.execute(
-                    "INSERT INTO results (submission_id, provider, person_key, day, fields, "
-                    "record_status, cost_credits, budget_credits, fetched_at, result_json) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        submission_id,
-                        provider,
-                        person,
-                        day,
-                        fields,
-                        result.record_status.value,
-                        result.cost_credits,
-                        budget_credits(
-                            provider, (WantedField(f) for f in json.loads(fields)), result
-                        ),
-                        result.fetched_at.isoformat(),
-                        result.model_dump_json(),
-                    ),
-                )
-            if results and not any(r.record_status is RecordStatus.PENDING for r in results):
-                db.execute(
-                    "UPDATE submissions SET state = 'completed', completed_at = ? WHERE id = ?",
-                    (_now(), submission_id),
-                )
+            )
+            if ref
+        }
+        answered = [r for r in answered if not (r.provider_ref and r.provider_ref in stored)]
+        for result in answered:
+            db.execute(
+                "INSERT INTO results (submission_id, provider, person_key, day, fields, "
+                "record_status, cost_credits, budget_credits, fetched_at, result_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    submission_id,
+                    provider,
+                    person,
+                    day,
+                    fields,
+                    result.record_status.value,
+                    result.cost_credits,
+                    budget_credits(provider, (WantedField(f) for f in json.loads(fields)), result),
+                    result.fetched_at.isoformat(),
+                    result.model_dump_json(),
+                ),
+            )
+        if results and not any(r.record_status is RecordStatus.PENDING for r in results):
+            db.execute(
+                "UPDATE submissions SET state = 'completed', completed_at = ? WHERE id = ?",
+                (_now(), submission_id),
+            )
 
     def record_unattributed(
         self, provider: str, day: str, results: Sequence[EnrichmentResult]
@@ -501,7 +515,9 @@ class Ledger(Claims, Deliveries, ErasureRecords):
     def sent_requests(self, day: str, provider: str | None = None) -> list[SentRequest]:
         """What `day` paid for, read-only: every request sent for the day (states `submitted`,
         `unknown`, `completed`; never `intent`, `refused` or `call_failed`, which nothing was
-        charged for) with its stored answers, however many runs of the day there were."""
+        charged for) with its stored answers, however many runs of the day there were. The answers
+        come without their raw payloads (`raw` empty): nothing that reads this needs them, and on a
+        large day they were most of the memory of the step that asked (pipeline_scale.py)."""
         clauses, params = ["s.day = ?", "s.state IN ('submitted', 'unknown', 'completed')"], [day]
         if provider is not None:
             clauses.append("s.provider = ?")
@@ -509,7 +525,8 @@ class Ledger(Claims, Deliveries, ErasureRecords):
         with self._lock:
             rows = self._db.execute(
                 "SELECT s.id, s.provider, s.person_key, s.state, s.fields, s.provider_refs, "
-                "r.result_json, COALESCE(r.cost_credits, 0) FROM submissions AS s "
+                f"{self._db.json_without('r.result_json', 'raw')}, COALESCE(r.cost_credits, 0) "
+                "FROM submissions AS s "
                 "LEFT JOIN results AS r ON r.submission_id = s.id "
                 f"WHERE {' AND '.join(clauses)} ORDER BY s.id, r.id",
                 params,

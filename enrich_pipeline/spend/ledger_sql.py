@@ -85,6 +85,10 @@ class LedgerDb(ABC):
         """SQL for the text of top-level `key` of the JSON document in `column`."""
 
     @abstractmethod
+    def json_without(self, column: str, key: str) -> str:
+        """SQL for the JSON document in `column` without its top-level `key`, as text."""
+
+    @abstractmethod
     def contains(self, text_sql: str) -> str:
         """SQL true when `text_sql` contains the next `?` parameter."""
 
@@ -140,6 +144,9 @@ class SqliteDb(LedgerDb):
 
     def json_text(self, column: str, key: str) -> str:
         return f"json_extract({column}, '$.{key}')"
+
+    def json_without(self, column: str, key: str) -> str:
+        return f"json_remove({column}, '$.{key}')"
 
     def contains(self, text_sql: str) -> str:
         return f"instr({text_sql}, ?) > 0"
@@ -214,6 +221,9 @@ class PostgresDb(LedgerDb):
 
     def json_text(self, column: str, key: str) -> str:
         return f"(({column})::jsonb ->> '{key}')"
+
+    def json_without(self, column: str, key: str) -> str:
+        return f"((({column})::jsonb - '{key}')::text)"
 
     def contains(self, text_sql: str) -> str:
         return f"strpos({text_sql}, ?) > 0"

@@ -451,9 +451,9 @@ def _collect(
             anonymous.append(result)
         else:
             by_person.setdefault(result.person_key, []).append(result)
-    for attempt in open_now:
-        mine = by_person.get(attempt.request.person_key, [])
-        ledger.record_results(attempt.id, mine)
+    ledger.record_results_of(
+        [(attempt.id, by_person.get(attempt.request.person_key, [])) for attempt in open_now]
+    )
     asked = {o.request.person_key for o in open_now}
     stray = [
         r

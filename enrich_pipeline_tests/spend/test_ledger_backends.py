@@ -74,6 +74,7 @@ def _answer(
         cost_basis=CostBasis.REPORTED,
         fetched_at=fetched_at or datetime.now(UTC),
         reason=reason,
+        raw={"id": ref, "body": "the provider's answer as received"},
     )
 
 
@@ -157,6 +158,9 @@ def test_an_attempt_goes_from_intent_to_completed_and_its_answers_are_stored_onc
         ("bob", "job-b1", "completed", 3),
         ("bob", "job-b2", "completed", 1),
     ]
+    # the day's figures come without the raw payloads (kept in results(), left out here)
+    assert any(s.result.raw for s in ledger.results(day=DAY))
+    assert all(s.result is not None and s.result.raw == {} for s in ledger.sent_requests(DAY))
 
 
 def test_one_active_attempt_per_person_provider_and_day_and_no_claim_after_anothers_answer(
