@@ -119,6 +119,7 @@ def wait_for_deliveries(
     started = time.monotonic()
     quiet_since = last_report = started
     credits: int | None = 0 if cost_of is not None else None
+    delivered_any = warned = False
 
     def take(ref: str, value: T) -> None:
         nonlocal credits
@@ -135,6 +136,7 @@ def wait_for_deliveries(
         now = time.monotonic()
         if news:
             quiet_since = now
+            delivered_any = True
         pending = [ref for ref in pending if ref not in finished]
         if on_progress is not None and (not pending or now - last_report >= progress_every_s):
             on_progress(PollProgress(provider, len(finished), total, now - started, credits))
@@ -151,6 +153,17 @@ def wait_for_deliveries(
                 if value is None:
                     break  # still running: so are (most likely) the ones sent after it
                 take(ref, value)
+                if not delivered_any and not warned:
+                    # A job is done and not one delivery ever came: the receiver is most likely
+                    # not running or not reachable at ENRICH_WEBHOOK_URL. Nothing is lost.
+                    log.warning(
+                        "%s: a job finished but no webhook delivery has arrived at all: is "
+                        "`enrich-pipeline webhooks` running and reachable at ENRICH_WEBHOOK_URL? "
+                        "Answers are polled instead, after %.0fs without deliveries each time",
+                        provider,
+                        grace_s,
+                    )
+                    warned = True
             log.info(
                 "%s: no delivery for %.1fs; %d of %d unanswered jobs polled",
                 provider,

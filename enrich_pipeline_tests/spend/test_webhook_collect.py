@@ -7,6 +7,7 @@ the runner reads; the sandbox's own counters say how many polls were made.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -481,3 +482,38 @@ def test_stragglers_are_polled_oldest_first_up_to_the_first_still_running() -> N
     assert pending == ["a3"]
     assert polled[:3] == ["a1", "a2", "a3"] and set(polled[3:]) == {"a3"}
     assert 2 <= len(polled) - 2 <= 7  # a3 once per grace until the timeout, nobody else again
+
+
+def test_a_missing_receiver_is_named_once_and_nothing_is_lost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """ENRICH_WEBHOOK_URL set but no receiver running: not one delivery ever comes, the polled
+    jobs are finished. The answers still arrive (by poll) and the user is told what to check, once;
+    with deliveries arriving, a straggler poll alone says nothing of the kind."""
+    from enrich_pipeline.providers.polling import wait_for_deliveries
+
+    def collect(deliveries: list[dict[str, str]]) -> dict[str, str]:
+        finished, pending = wait_for_deliveries(
+            "lemlist",
+            ["a1", "a2", "a3"],
+            lambda: deliveries.pop() if deliveries else {},
+            lambda ref: "polled",
+            grace_s=0.02,
+            timeout_s=5.0,
+            check_every_s=0.005,
+            on_progress=None,
+        )
+        assert pending == []
+        return finished
+
+    with caplog.at_level(logging.WARNING, logger="enrich_pipeline.providers"):
+        assert collect([]) == {"a1": "polled", "a2": "polled", "a3": "polled"}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "no webhook delivery has arrived at all" in warnings[0]
+    assert "ENRICH_WEBHOOK_URL" in warnings[0]
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="enrich_pipeline.providers"):
+        assert collect([{"a2": "delivered"}])["a2"] == "delivered"
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]
