@@ -30,6 +30,7 @@ way, 1 when a run fails (the tails of its and the sandbox's logs are printed).
     .venv/bin/python benchmarks/pipeline_scale.py                          # 2k, 10k at speed 0.05: ~3.5 min
     .venv/bin/python benchmarks/pipeline_scale.py --sizes 2000,10000,50000 # the full table: ~14 min
     .venv/bin/python benchmarks/pipeline_scale.py --sizes 2000 --speed 1   # the CPU-share target: ~4.5 min
+    .venv/bin/python benchmarks/pipeline_scale.py --sizes 2000 --speed 1 --webhooks  # the same, answers by webhook
 """
 
 from __future__ import annotations
@@ -40,13 +41,14 @@ import math
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +78,7 @@ class Measure:
     peak_single_mib: float = 0.0  # exact, wait4's ru_maxrss: largest single process
     samples: int = 0
     sandbox_cpu_s: float = 0.0
+    receiver_cpu_s: float | None = None  # --webhooks: the receiver's CPU (ours, counted apart)
     summary: str = ""
     requests: dict[str, dict[str, int]] = field(default_factory=dict)  # provider -> route -> n
     rss: list[tuple[float, int]] = field(default_factory=list)  # (epoch, tree RSS) samples
@@ -240,7 +243,45 @@ def run_day(n: int, root: Path, env: dict[str, str], interval: float) -> tuple[M
     return measure, process.returncode, log
 
 
-def measure_size(n: int, speed: float, interval: float, tmp: Path) -> Measure:
+@contextmanager
+def receiver(env: dict[str, str], log: Path) -> Iterator[tuple[str, psutil.Process]]:
+    """`enrich-pipeline webhooks` in its own process on a free port (same ledger as the run)."""
+    from enrich_pipeline.sandbox.server import free_port
+
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*CLI, "webhooks", "--port", str(port)],
+            env=env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"webhook receiver exited with {process.returncode}")
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("webhook receiver did not listen within 60 s")
+                time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}", psutil.Process(process.pid)
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def measure_size(
+    n: int, speed: float, interval: float, tmp: Path, *, webhooks: bool = False
+) -> Measure:
     root = tmp / f"n{n}"
     home, raw = root / "dagster_home", root / "raw" / DAY
     home.mkdir(parents=True)
@@ -271,9 +312,16 @@ def measure_size(n: int, speed: float, interval: float, tmp: Path) -> Measure:
             "ENRICH_SANDBOX_URL": url,
             "ENRICH_SANDBOX_SPEED": f"{speed:g}",
         }
-        sandbox_cpu = sum(sandbox_proc.cpu_times()[:2])
-        measure, code, log = run_day(n, root, env, interval)
-        measure.sandbox_cpu_s = sum(sandbox_proc.cpu_times()[:2]) - sandbox_cpu
+        with ExitStack() as stack:
+            receiver_proc = None
+            if webhooks:
+                hook_url, receiver_proc = stack.enter_context(receiver(env, root / "webhooks.log"))
+                env["ENRICH_WEBHOOK_URL"] = hook_url
+            sandbox_cpu = sum(sandbox_proc.cpu_times()[:2])
+            measure, code, log = run_day(n, root, env, interval)
+            measure.sandbox_cpu_s = sum(sandbox_proc.cpu_times()[:2]) - sandbox_cpu
+            if receiver_proc is not None:
+                measure.receiver_cpu_s = sum(receiver_proc.cpu_times()[:2])
         measure.steps = step_windows(home)
         counters = httpx.get(f"{url}/_sandbox/counters", timeout=30).json()
     if code != 0:
@@ -293,7 +341,8 @@ def report(m: Measure) -> None:
         f"  wall {m.wall_s:7.1f} s (start-up {m.startup_s:.1f} s)  "
         f"peak RSS {m.peak_tree_mib:7.0f} MiB tree / {m.peak_single_mib:.0f} MiB largest process"
         f" ({m.samples} samples)  our CPU {m.cpu_s:6.1f} s = {m.cpu_share:5.1%} of wall  "
-        f"sandbox CPU {m.sandbox_cpu_s:.1f} s",
+        f"sandbox CPU {m.sandbox_cpu_s:.1f} s"
+        + ("" if m.receiver_cpu_s is None else f"  webhook receiver CPU {m.receiver_cpu_s:.1f} s"),
         flush=True,
     )
     print(f"  per 1k prospects: wall {m.per_1k_s:.2f} s, our CPU {m.cpu_s / m.n * 1000:.2f} s")
@@ -347,6 +396,11 @@ def main() -> int:
     )
     parser.add_argument("--interval", type=float, default=0.1, help="RSS sampling period (s)")
     parser.add_argument(
+        "--webhooks",
+        action="store_true",
+        help="run the webhook receiver beside the run and set ENRICH_WEBHOOK_URL (default: polling)",
+    )
+    parser.add_argument(
         "--keep", type=Path, help="work in this folder and keep it (logs, ledger, warehouse)"
     )
     args = parser.parse_args()
@@ -355,6 +409,7 @@ def main() -> int:
         parser.error("--sizes must be positive integers and --speed > 0")
     print(
         f"enrich-pipeline run, one day, sandbox speed {args.speed:g}, sizes {sizes}, "
+        f"{'webhooks' if args.webhooks else 'polling'}, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
@@ -363,7 +418,9 @@ def main() -> int:
         work = args.keep or Path(tmp)
         for n in sizes:
             try:
-                measures.append(measure_size(n, args.speed, args.interval, work))
+                measures.append(
+                    measure_size(n, args.speed, args.interval, work, webhooks=args.webhooks)
+                )
             except (RuntimeError, subprocess.CalledProcessError) as exc:
                 print(f"FAILED: {exc}", file=sys.stderr)
                 return 1
