@@ -94,7 +94,8 @@ def run_metadata(
     (requests the provider accepted in this run: 0 when everything came from the ledger);
     answered_from_ledger (people answered in full, free, by answers already bought: earlier days',
     or this day's on a re-run); resumed_jobs (people submitted by an earlier run, collected now);
-    credits_spent (credits of the answers this run received).
+    credits_spent (credits of the answers this run received); jobs_by_webhook (with webhooks on:
+    jobs whose answer came by delivery; the other collected jobs were polled).
     The day (`day_figures`, from provider_report's definitions, the same whatever run it is):
     <field>_attempted / _found / _find_rate / _credits / _cache_hits, requests_*, credits.
     """
@@ -119,6 +120,7 @@ def run_metadata(
             "answered_from_ledger": run.cache_hits,
             "resumed_jobs": run.resumed,
             "credits_spent": run.credits_spent,
+            "jobs_by_webhook": run.by_webhook,  # None (left out) when results were polled
             **outcomes,
             **day_figures,
             "stopped": run.stopped or None,
@@ -180,7 +182,10 @@ def build_enrichment_asset(
         def progress(p: PollProgress) -> None:
             # the answers' own credits: they reach the ledger when the wait ends, not before
             credits = "" if p.credits is None else f", {p.credits} credits in the answers so far"
-            context.log.info("%s %s: %d/%d jobs done%s", provider, day, p.done, p.total, credits)
+            hooks = "" if p.delivered is None else f", {p.delivered} by webhook"
+            context.log.info(
+                "%s %s: %d/%d jobs done%s%s", provider, day, p.done, p.total, hooks, credits
+            )
 
         run_record = context.instance.get_run_record_by_id(context.run.run_id)
         started = run_record.create_timestamp if run_record is not None else None

@@ -24,6 +24,9 @@ class PollProgress:
     # Credits of the answers received so far in this wait (as the provider reported or priced them;
     # they reach the ledger as soon as the wait ends). None when the caller cannot price answers.
     credits: int | None = None
+    # Waiting on webhooks: how many of `done` came by delivery (the rest were polled). None when
+    # the wait polls only.
+    delivered: int | None = None
 
 
 ProgressCallback = Callable[[PollProgress], None]
@@ -120,6 +123,7 @@ def wait_for_deliveries(
     quiet_since = last_report = started
     credits: int | None = 0 if cost_of is not None else None
     delivered_any = warned = False
+    by_delivery = 0
 
     def take(ref: str, value: T) -> None:
         nonlocal credits
@@ -133,15 +137,19 @@ def wait_for_deliveries(
         news = {ref: value for ref, value in delivered().items() if ref not in finished}
         for ref, value in news.items():
             take(ref, value)
+        by_delivery += len(news)
         now = time.monotonic()
         if news:
             quiet_since = now
             delivered_any = True
         pending = [ref for ref in pending if ref not in finished]
-        if on_progress is not None and (not pending or now - last_report >= progress_every_s):
-            on_progress(PollProgress(provider, len(finished), total, now - started, credits))
+        over = not pending or now - started >= timeout_s
+        if on_progress is not None and (over or now - last_report >= progress_every_s):
+            elapsed = now - started
+            done = len(finished)
+            on_progress(PollProgress(provider, done, total, elapsed, credits, by_delivery))
             last_report = now
-        if not pending or now - started >= timeout_s:
+        if over:
             break
         if now - quiet_since >= grace_s:
             polled = 0

@@ -95,6 +95,8 @@ class ProviderRun:
     orphans: int = 0  # intents of a dead run turned unknown at the start of this one
     replayed: int = 0  # people of unknown submits replayed with the same idempotency key
     adopted: int = 0  # people of unknown submits whose job a webhook delivery named
+    # Jobs collected from webhook deliveries rather than polled; None when results were polled only
+    by_webhook: int | None = None
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for a in self.attempts if a.outcome is outcome)
@@ -435,7 +437,14 @@ def _collect(
     submissions = [s for o in open_now for s in o.submissions]
     if not submissions:
         return {}
-    kwargs: dict[str, Any] = {"on_progress": on_progress}
+
+    def progress(p: PollProgress) -> None:
+        if p.delivered is not None:
+            run.by_webhook = p.delivered  # the wait's last report holds the total
+        if on_progress is not None:
+            on_progress(p)
+
+    kwargs: dict[str, Any] = {"on_progress": progress}
     if settings.poll_interval_s is not None:
         kwargs["interval_s"] = settings.poll_interval_s
     if settings.poll_timeout_s is not None:

@@ -12,7 +12,7 @@ import pyarrow as pa
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.settings import Settings
 from enrich_pipeline.webhooks.receiver import WebhookReceiver
-from enrich_pipeline_tests.pipeline_helpers import CONTACT_TABLES, Pipeline
+from enrich_pipeline_tests.pipeline_helpers import CONTACT_TABLES, Pipeline, materialized_metadata
 
 DAY = "2026-11-03"
 POLL = "GET /enrich/{enrichId}"
@@ -31,13 +31,16 @@ def _comparable(table: pa.Table) -> list[dict[str, object]]:
     return sorted(rows, key=repr)
 
 
-def _run(pipeline: Pipeline, sandbox: SandboxServer) -> tuple[dict[str, list], int, int]:
+def _run(
+    pipeline: Pipeline, sandbox: SandboxServer
+) -> tuple[dict[str, list], int, int, dict[str, object]]:
     pipeline.write_day(sandbox.state.world, DAY, 60, seed=3)
-    pipeline.materialize(DAY)
+    result = pipeline.materialize(DAY)
     counters = sandbox.counters()
     polls = sum(counters["requests"].get("lemlist", {}).get(POLL, {}).values())
     tables = {name: _comparable(pipeline.table(name, DAY)) for name in TABLES}
-    return tables, polls, counters["credits_net"].get("lemlist", 0)
+    metadata = materialized_metadata(result)["lemlist_enrichment"]
+    return tables, polls, counters["credits_net"].get("lemlist", 0), metadata
 
 
 def test_the_warehouse_is_the_same_with_webhooks_as_with_polling(
@@ -45,8 +48,11 @@ def test_the_warehouse_is_the_same_with_webhooks_as_with_polling(
 ) -> None:
     sandbox = pipeline_env
     only_lemlist = Settings(provider_order=("lemlist",))
-    polled, polls, credits = _run(Pipeline(tmp_path / "polled", only_lemlist), sandbox)
+    polled, polls, credits, polled_figures = _run(
+        Pipeline(tmp_path / "polled", only_lemlist), sandbox
+    )
     assert polls > 0 and credits > 0
+    assert "jobs_by_webhook" not in polled_figures  # polling only: no such row in the UI
 
     sandbox.reset()
     hooked = Pipeline(tmp_path / "hooked")
@@ -55,8 +61,10 @@ def test_the_warehouse_is_the_same_with_webhooks_as_with_polling(
         hooked.settings = Settings(
             provider_order=("lemlist",), webhook_url=receiver.url, webhook_grace_s=5.0
         )
-        tables, hooked_polls, hooked_credits = _run(hooked, sandbox)
+        tables, hooked_polls, hooked_credits, figures = _run(hooked, sandbox)
     assert hooked_polls == 0 and hooked_credits == credits
+    # every job the step collected came by delivery, and the UI says so
+    assert figures["jobs_by_webhook"] == figures["new_submissions"] > 0
     for name in TABLES:
         for a, b in zip(tables[name], polled[name], strict=True):
             diff = {k: (a[k], b[k]) for k in a if a[k] != b[k]}
