@@ -1,5 +1,6 @@
 """One enrichment asset per provider, made by one factory and chained in the waterfall order."""
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -42,24 +43,28 @@ def known_people(store: PipelineStore, day: str) -> list[Known]:
 
 
 def stored_attempts(store: PipelineStore, providers: Sequence[str], day: str) -> list[Attempt]:
-    """Earlier providers' attempts of the day, exactly as their assets recorded them."""
+    """Earlier providers' attempts of the day, exactly as their assets recorded them, minus each
+    answer's raw payload: planning reads the normalised fields only, and on a large day the raw
+    bodies were most of what this held (they stay in the partition and the ledger)."""
     attempts: list[Attempt] = []
     warehouse = store.warehouse()
+    columns = ["result_json", "fields_requested", "outcome", "from_cache"]
     for provider in providers:
         table = warehouse.read_partition(attempts_table_name(provider), day)
         if table is None:
             continue
-        for row in table.select(
-            ["result_json", "fields_requested", "outcome", "from_cache"]
-        ).to_pylist():
-            attempts.append(
-                Attempt(
-                    EnrichmentResult.model_validate_json(row["result_json"]),
-                    frozenset(WantedField(f) for f in row["fields_requested"]),
-                    Outcome(row["outcome"]),
-                    bool(row["from_cache"]),
+        for batch in table.select(columns).to_batches(max_chunksize=2_000):
+            for row in batch.to_pylist():
+                record = json.loads(row["result_json"])
+                record.pop("raw", None)
+                attempts.append(
+                    Attempt(
+                        EnrichmentResult.model_validate(record),
+                        frozenset(WantedField(f) for f in row["fields_requested"]),
+                        Outcome(row["outcome"]),
+                        bool(row["from_cache"]),
+                    )
                 )
-            )
     return attempts
 
 
