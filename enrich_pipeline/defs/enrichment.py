@@ -82,7 +82,11 @@ def attempts_partition(run: ProviderRun, day: str) -> pa.Table:
         "fields_requested": pa.array(
             [sorted(f.value for f in a.fields) for a in run.attempts], pa.list_(pa.string())
         ),
-        "result_json": pa.array([a.result.model_dump_json() for a in run.attempts], pa.string()),
+        # The raw payload stays in the ledger only (as attempts_table says): here it would double
+        # the file, the next provider's read and what erasure has to scrub.
+        "result_json": pa.array(
+            [a.result.model_dump_json(exclude={"raw"}) for a in run.attempts], pa.string()
+        ),
     }
     for name, column in extra.items():
         table = table.append_column(name, column)
