@@ -7,6 +7,7 @@ the runner reads; the sandbox's own counters say how many polls were made.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.spend.ledger import Ledger
 from enrich_pipeline.spend.runner import RunSettings, run_provider
 from enrich_pipeline.webhooks.receiver import WebhookReceiver, webhook_url
+from enrich_pipeline_tests.providers.test_lemlist_flatten import WEBHOOK_DONE
 
 DAY = "2026-11-02"
 POLL = "GET /enrich/{enrichId}"
@@ -285,55 +287,7 @@ def test_the_documented_example_body_reads_as_this_record() -> None:
     """providers.md 1.7's enrichmentDone example, answering the find_email+find_phone+linkedin
     submission of Lina whose metadata was the doc's `{"crm_id": "C-1001"}` (ours is the
     person_key), read into the record written out here by hand."""
-    body = {
-        "type": "enrichmentDone",
-        "data": [
-            {
-                "id": "enr_Q3vT8kLmN2pXw7RzA",
-                "metadata": {"crm_id": "C-1001"},
-                "data": {
-                    "find_email": {
-                        "email": "lina.okafor@northwind-labs.io",
-                        "status": "deliverable",
-                    },
-                    "find_phone": {"phone": "+14155550142"},
-                    "linkedin_enrichment": {
-                        "linkedinUrl": "https://www.linkedin.com/in/lina-okafor",
-                        "linkedinMemberId": 512340987,
-                        "firstName": "Lina",
-                        "lastName": "Okafor",
-                        "tagline": "Head of Revenue Operations",
-                        "occupation": "Head of Revenue Operations",
-                        "locationName": "Oakland, California, United States",
-                        "industry": "Software Development",
-                        "skills": "Salesforce, SQL, Forecasting",
-                        "languages": "English, Yoruba",
-                        "companyName": "Northwind Labs",
-                        "companyDomain": "northwind-labs.io",
-                        "companyLinkedinUrl": "https://www.linkedin.com/company/northwind-labs",
-                        "companySize": "51-200",
-                        "positionGroups": [
-                            {
-                                "company": {
-                                    "id": 81234567,
-                                    "name": "Northwind Labs",
-                                    "domain": "northwind-labs.io",
-                                },
-                                "date": {"start": {"month": 4, "year": 2023}, "end": {}},
-                                "profilePositions": [
-                                    {
-                                        "title": "Head of Revenue Operations",
-                                        "companyName": "Northwind Labs",
-                                        "date": {"start": {"month": 4, "year": 2023}, "end": {}},
-                                    }
-                                ],
-                            }
-                        ],
-                    },
-                },
-            }
-        ],
-    }
+    body = copy.deepcopy(WEBHOOK_DONE)  # the doc's example, as the flatten tests hold it
     lina = Submission(
         person_key="li:/in/lina-okafor",
         provider="lemlist",
