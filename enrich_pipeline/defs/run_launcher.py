@@ -165,7 +165,6 @@ class _Workers:
             except WarmStartUnavailable:
                 self._drop(key)
                 raise
-            self._by_key[key] = worker
             return pid
 
     def prewarm(self, key: WorkerKey) -> None:

@@ -122,8 +122,8 @@ def wait_for_deliveries(
     started = time.monotonic()
     quiet_since = last_report = started
     credits: int | None = 0 if cost_of is not None else None
-    delivered_any = warned = False
-    by_delivery = 0
+    by_delivery = 0  # answers taken from deliveries
+    warned = False
 
     def take(ref: str, value: T) -> None:
         nonlocal credits
@@ -141,7 +141,6 @@ def wait_for_deliveries(
         now = time.monotonic()
         if news:
             quiet_since = now
-            delivered_any = True
         pending = [ref for ref in pending if ref not in finished]
         over = not pending or now - started >= timeout_s
         if on_progress is not None and (over or now - last_report >= progress_every_s):
@@ -161,7 +160,7 @@ def wait_for_deliveries(
                 if value is None:
                     break  # still running: so are (most likely) the ones sent after it
                 take(ref, value)
-                if not delivered_any and not warned:
+                if by_delivery == 0 and not warned:
                     # A job is done and not one delivery ever came: the receiver is most likely
                     # not running or not reachable at ENRICH_WEBHOOK_URL. Nothing is lost.
                     log.warning(
