@@ -2,7 +2,6 @@
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 import dagster as dg
 import pyarrow as pa
@@ -68,24 +67,22 @@ def stored_attempts(store: PipelineStore, providers: Sequence[str], day: str) ->
     return attempts
 
 
-def attempts_partition(run: ProviderRun, day: str) -> pa.Table:
+def attempts_partition(attempts: Sequence[Attempt], day: str) -> pa.Table:
     """The flat attempts table plus what the next provider in the chain needs to continue."""
     table = attempts_table(
-        [a.result for a in run.attempts],
+        [a.result for a in attempts],
         day=day,
-        cache_hits={
-            a.result.person_key for a in run.attempts if a.from_cache and a.result.person_key
-        },
+        cache_hits={a.result.person_key for a in attempts if a.from_cache and a.result.person_key},
     )
     extra = {
-        "outcome": pa.array([a.outcome.value for a in run.attempts], pa.string()),
+        "outcome": pa.array([a.outcome.value for a in attempts], pa.string()),
         "fields_requested": pa.array(
-            [sorted(f.value for f in a.fields) for a in run.attempts], pa.list_(pa.string())
+            [sorted(f.value for f in a.fields) for a in attempts], pa.list_(pa.string())
         ),
         # The raw payload stays in the ledger only (as attempts_table says): here it would double
         # the file, the next provider's read and what erasure has to scrub.
         "result_json": pa.array(
-            [a.result.model_dump_json(exclude={"raw"}) for a in run.attempts], pa.string()
+            [a.result.model_dump_json(exclude={"raw"}) for a in attempts], pa.string()
         ),
     }
     for name, column in extra.items():
@@ -93,8 +90,30 @@ def attempts_partition(run: ProviderRun, day: str) -> pa.Table:
     return table
 
 
+PREVIEW_COLUMNS = ["person_key", "outcome", "email", "email_status", "phones", "linkedin", "cached"]
+PREVIEW_ROWS = 5
+
+
+def preview_row(attempt: Attempt) -> dict[str, object]:
+    return {
+        "person_key": attempt.result.person_key,
+        "outcome": attempt.outcome.value,
+        "email": attempt.result.email,
+        "email_status": attempt.result.email_status,
+        "phones": len(attempt.result.phones),
+        "linkedin": bool(attempt.result.linkedin),
+        "cached": attempt.from_cache,
+    }
+
+
 def run_metadata(
-    run: ProviderRun, people: int, asked: int, day_figures: Mapping[str, object], *, full: bool
+    run: ProviderRun,
+    people: int,
+    asked: int,
+    day_figures: Mapping[str, object],
+    preview_rows: Sequence[Mapping[str, object]],
+    *,
+    full: bool,
 ) -> dict[str, object]:
     """What this step did, in figures the UI can plot (definitions in the README).
 
@@ -109,18 +128,6 @@ def run_metadata(
     <field>_attempted / _found / _find_rate / _credits / _cache_hits, requests_*, credits.
     """
     outcomes = {f"outcome_{o.value}": run.count(o) for o in Outcome if run.count(o)}
-    preview_rows = [
-        {
-            "person_key": a.result.person_key,
-            "outcome": a.outcome.value,
-            "email": a.result.email,
-            "email_status": a.result.email_status,
-            "phones": len(a.result.phones),
-            "linkedin": bool(a.result.linkedin),
-            "cached": a.from_cache,
-        }
-        for a in run.attempts
-    ]
     return figures(
         {
             "people_open": people,
@@ -133,11 +140,7 @@ def run_metadata(
             **outcomes,
             **day_figures,
             "stopped": run.stopped or None,
-            "preview": preview(
-                preview_rows,
-                ["person_key", "outcome", "email", "email_status", "phones", "linkedin", "cached"],
-                full=full,
-            ),
+            "preview": preview(preview_rows, PREVIEW_COLUMNS, full=full, limit=PREVIEW_ROWS),
         }
     )
 
@@ -192,8 +195,16 @@ def build_enrichment_asset(
             # the answers' own credits: they reach the ledger when the wait ends, not before
             credits = "" if p.credits is None else f", {p.credits} credits in the answers so far"
             hooks = "" if p.delivered is None else f", {p.delivered} by webhook"
+            window = "" if p.window is None else f" (window {p.window[0]} of {p.window[1]})"
             context.log.info(
-                "%s %s: %d/%d jobs done%s%s", provider, day, p.done, p.total, hooks, credits
+                "%s %s: %d/%d jobs done%s%s%s",
+                provider,
+                day,
+                p.done,
+                p.total,
+                window,
+                hooks,
+                credits,
             )
 
         run_record = context.instance.get_run_record_by_id(context.run.run_id)
@@ -209,26 +220,44 @@ def build_enrichment_asset(
                 allowed.credits,
                 allowed.binding,
             )
+        warehouse = store.warehouse()
+        preview_rows: list[dict[str, object]] = []
+
         try:
-            run = run_provider(
-                provider,
-                client,
-                ledger,
+            with warehouse.partition_writer(
+                attempts_table_name(provider),
                 day,
-                requests,
-                RunSettings(
-                    ttl=settings.ttl,
-                    retry_failed_after=settings.retry_failed_after,
-                    batch_max=BATCH_MAX[provider],
-                    poll_timeout_s=settings.poll_timeout_s,
-                    webhook_url=webhook_url(settings.webhook_url, provider),
-                    webhook_grace_s=settings.webhook_grace_s,
-                    host=host_of(client.transport.base_url),
-                ),
-                on_progress=progress,
-                budget_credits=allowed.credits,
-                budget_reason=allowed.binding,
-            )
+                attempts_partition([], day).schema,
+                origin=origin(store.mode, client.transport.base_url),  # e.g. live:api.lemlist.com
+            ) as append:
+
+                def sink(attempts: Sequence[Attempt]) -> None:
+                    """A window's attempts go to the partition file as they are made, not held."""
+                    append(attempts_partition(attempts, day))
+                    room = PREVIEW_ROWS - len(preview_rows)
+                    preview_rows.extend(preview_row(a) for a in attempts[:room])
+
+                run = run_provider(
+                    provider,
+                    client,
+                    ledger,
+                    day,
+                    requests,
+                    RunSettings(
+                        ttl=settings.ttl,
+                        retry_failed_after=settings.retry_failed_after,
+                        batch_max=BATCH_MAX[provider],
+                        poll_timeout_s=settings.poll_timeout_s,
+                        webhook_url=webhook_url(settings.webhook_url, provider),
+                        webhook_grace_s=settings.webhook_grace_s,
+                        host=host_of(client.transport.base_url),
+                    ),
+                    on_progress=progress,
+                    budget_credits=allowed.credits,
+                    budget_reason=allowed.binding,
+                    sink=sink,
+                )
+                sink(suppressed_attempts(provider, suppressed))
         except ProviderError as exc:
             from enrich_pipeline.providers.errors import AuthenticationError
 
@@ -245,15 +274,8 @@ def build_enrichment_asset(
         finally:
             client.close()
             ledger.close()
-        skipped = suppressed_attempts(provider, suppressed)
-        recorded = replace(run, attempts=[*run.attempts, *skipped])
-        table = attempts_partition(recorded, day)
-        store.warehouse().write_partition(
-            attempts_table_name(provider),
-            day,
-            table,
-            origin=origin(store.mode, client.transport.base_url),  # e.g. live:api.lemlist.com
-        )
+        table = warehouse.read_partition(attempts_table_name(provider), day)
+        assert table is not None  # just written
         context.log.info(
             "%s %s: %d credits spent, %d people answered from the ledger",
             provider,
@@ -274,6 +296,7 @@ def build_enrichment_asset(
             len(people),
             len(requests),
             provider_figures(day_report, provider),
+            preview_rows,
             full=settings.full_previews,
         )
         if suppressed:

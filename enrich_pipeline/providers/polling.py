@@ -27,6 +27,9 @@ class PollProgress:
     # Waiting on webhooks: how many of `done` came by delivery (the rest were polled). None when
     # the wait polls only.
     delivered: int | None = None
+    # Collected window by window (spend.runner): (this window, windows in all); done and total
+    # count the jobs of the windows started so far.
+    window: tuple[int, int] | None = None
 
 
 ProgressCallback = Callable[[PollProgress], None]

@@ -383,13 +383,22 @@ class Ledger(Claims, Deliveries, ErasureRecords):
 
     # -- reading -------------------------------------------------------------------------------
 
-    def open_submissions(self, provider: str, day: str) -> list[OpenSubmission]:
+    def open_submissions(
+        self, provider: str, day: str, chunks: Sequence[str] | None = None
+    ) -> list[OpenSubmission]:
+        """The day's open attempts, oldest first; `chunks`: only those of these submit calls."""
+        where = ""
+        if chunks is not None:
+            if not chunks:
+                return []
+            where = f" AND coalesce(chunk, '') IN ({', '.join('?' for _ in chunks)})"
         with self._lock:
             world, params = self._same_world("origin")
             rows = self._db.execute(
                 "SELECT id, request_json, submissions_json FROM submissions "
-                f"WHERE provider = ? AND day = ? AND state = 'submitted' AND {world} ORDER BY id",
-                (provider, day, *params),
+                f"WHERE provider = ? AND day = ? AND state = 'submitted' AND {world}{where} "
+                "ORDER BY id",
+                (provider, day, *params, *(chunks or ())),
             ).fetchall()
         return [
             OpenSubmission(
@@ -399,6 +408,29 @@ class Ledger(Claims, Deliveries, ErasureRecords):
             )
             for row in rows
         ]
+
+    def open_windows(self, provider: str, day: str, people: int) -> list[list[str]]:
+        """The day's open attempts as windows of whole submit calls (chunks), oldest first, each of
+        about `people` people (one call more than that when a single call holds more). A provider
+        job never spans two calls, so a window can be collected on its own: collecting window by
+        window bounds what is held in memory by the window, not by the day."""
+        with self._lock:
+            world, params = self._same_world("origin")
+            rows = self._db.execute(
+                "SELECT coalesce(chunk, ''), count(*) FROM submissions "
+                f"WHERE provider = ? AND day = ? AND state = 'submitted' AND {world} "
+                "GROUP BY coalesce(chunk, '') ORDER BY min(id)",
+                (provider, day, *params),
+            ).fetchall()
+        windows: list[list[str]] = []
+        size = 0
+        for chunk, count in rows:
+            if not windows or (size and size + count > people):
+                windows.append([])
+                size = 0
+            windows[-1].append(chunk)
+            size += count
+        return windows
 
     def defer_unserved(self, provider: str, day: str, people: Iterable[str], reason: str) -> None:
         """Completed attempts of `day` whose answers the provider gave without serving them (out of

@@ -21,6 +21,7 @@ back from the next provider (only *not found* moves a person on), and are sent a
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,8 @@ BALANCE_CHECKED = frozenset({"lemlist"})
 # no new job and no extra credits. lemlist and enrich.so document no such key (1.1, 2.1).
 IDEMPOTENT_SUBMITS = frozenset({"thehog"})
 
+ATTEMPTS_PER_SINK_CALL = 2_000  # people left without an answer are handed on this many at a time
+
 
 class EnrichmentClient(Protocol):
     def submit(self, requests: Sequence[EnrichmentRequest], **kw: Any) -> list[Submission]: ...
@@ -80,13 +83,25 @@ class RunSettings:
     webhook_grace_s: float | None = None
     # The API host the client talks to: recorded with the mode as each ledger row's origin.
     host: str | None = None
+    # People collected at a time (whole submit calls): what a step holds is bounded by this.
+    collect_window: int = 5_000
+
+
+AttemptSink = Callable[[Sequence[Attempt]], None]
 
 
 @dataclass
 class ProviderRun:
+    """What one provider step did. Its attempts are kept in `attempts`, or, with a `sink`, handed
+    to it as they are made (a window of people at a time) and not kept: what the step holds is then
+    bounded by the window, not by the day. The counters hold either way."""
+
     provider: str
     day: str
     attempts: list[Attempt] = field(default_factory=list)
+    sink: AttemptSink | None = field(default=None, repr=False)
+    outcomes: Counter[Outcome] = field(default_factory=Counter)
+    spent: int = 0  # credits of this run's own answers (not of those reused from the ledger)
     new_submissions: int = 0
     cache_hits: int = 0
     resumed: int = 0
@@ -98,12 +113,24 @@ class ProviderRun:
     # Jobs collected from webhook deliveries rather than polled; None when results were polled only
     by_webhook: int | None = None
 
+    def add(self, attempts: Sequence[Attempt]) -> None:
+        """Count attempts and keep them (or pass them to the sink). One person's attempts always
+        come in one call, so a sink sees each person whole."""
+        for attempt in attempts:
+            self.outcomes[attempt.outcome] += 1
+            if not attempt.from_cache:
+                self.spent += attempt.result.cost_credits or 0
+        if self.sink is None:
+            self.attempts.extend(attempts)
+        elif attempts:
+            self.sink(attempts)
+
     def count(self, outcome: Outcome) -> int:
-        return sum(1 for a in self.attempts if a.outcome is outcome)
+        return self.outcomes[outcome]
 
     @property
     def credits_spent(self) -> int:
-        return sum(a.result.cost_credits or 0 for a in self.attempts if not a.from_cache)
+        return self.spent
 
 
 def outcome_of(result: EnrichmentResult) -> Outcome:
@@ -146,10 +173,12 @@ def run_provider(
     on_progress: Callable[[PollProgress], None] | None = None,
     budget_credits: int | None = None,
     budget_reason: str = "budget",
+    sink: AttemptSink | None = None,
 ) -> ProviderRun:
     """`budget_credits`: new submissions are admitted, in order, while their worst-case cost fits;
-    the rest are recorded as skipped_budget (None: no limit)."""
-    run = ProviderRun(provider, day)
+    the rest are recorded as skipped_budget (None: no limit). `sink`: where the attempts go as they
+    are made, a window at a time (None: kept in the returned run's `attempts`)."""
+    run = ProviderRun(provider, day, sink=sink)
     run.orphans = ledger.release_orphans(provider, day)
     if run.orphans:
         log.warning(
@@ -199,48 +228,77 @@ def run_provider(
             f"the {budget_credits} left"
         )
     _submit(run, client, ledger, fresh, settings, planned_at)
-    results = _collect(run, client, ledger, settings, on_progress)
-    if provider in BALANCE_CHECKED:
-        _defer_unserved(run, client, ledger, requests, results)
+    plan = {r.person_key: r for r in requests}
+    made: set[str] = set()  # people whose attempts are made
+
+    def attempts_of(request: EnrichmentRequest, answers: list[EnrichmentResult]) -> list[Attempt]:
+        """A person's reused answers (if any), then what they answered in this run."""
+        key = request.person_key
+        attempts: list[Attempt] = []
+        if key in cached:
+            fields = request.fields if key in full else cached[key].covered
+            attempts += [Attempt(r, fields, outcome_of(r), True) for r in cached[key].results]
+            if key in full:
+                return attempts
+            request = rest[key]  # what was left to ask
+        return attempts + [Attempt(r, request.fields, outcome_of(r)) for r in answers]
+
+    def answered(window: dict[str, list[EnrichmentResult]]) -> None:
+        """A collected window: its people's answers are in the ledger; make their attempts."""
+        if provider in BALANCE_CHECKED:
+            _defer_unserved(run, client, ledger, [plan[k] for k in window if k in plan], window)
+        batch: list[Attempt] = []
+        for key, answers in window.items():
+            if key in plan and key not in made:
+                made.add(key)
+                batch += attempts_of(plan[key], answers)
+        run.add(batch)
+
+    _collect(run, client, ledger, settings, on_progress, answered)
     unknown = ledger.people_in_state(provider, day, "unknown")  # including this run's lost submits
     refused = ledger.people_in_state(provider, day, "refused")
     call_failed = ledger.people_in_state(provider, day, "call_failed") if run.stopped else {}
-    elsewhere = ledger.held_elsewhere(provider, day, (r.person_key for r in requests))
+    elsewhere = ledger.held_elsewhere(
+        provider, day, (r.person_key for r in requests if r.person_key not in made)
+    )
 
+    batch: list[Attempt] = []
     for request in requests:
         key = request.person_key
-        if key in cached:
-            fields = request.fields if key in full else cached[key].covered
-            for result in cached[key].results:
-                run.attempts.append(Attempt(result, fields, outcome_of(result), True))
-            if key in full:
-                continue
-            request = rest[key]  # what was left to ask
-        if key in results:
-            for result in results[key]:
-                run.attempts.append(Attempt(result, request.fields, outcome_of(result)))
-        elif key in unknown:
+        if key in made:
+            continue
+        attempts = attempts_of(request, [])
+        if key in full:
+            batch += attempts
+            continue
+        asked = rest.get(key, request)
+        if key in unknown:
             reason = f"submit outcome unknown, not resubmitted: {unknown[key]}"
-            run.attempts.append(
-                Attempt(_placeholder(provider, request, reason), request.fields, Outcome.UNKNOWN)
+            attempts.append(
+                Attempt(_placeholder(provider, asked, reason), asked.fields, Outcome.UNKNOWN)
             )
         elif key in run.over_budget:
-            attempt = _placeholder(provider, request, f"skipped: {run.stopped}")
-            run.attempts.append(Attempt(attempt, request.fields, Outcome.SKIPPED_BUDGET))
+            attempt = _placeholder(provider, asked, f"skipped: {run.stopped}")
+            attempts.append(Attempt(attempt, asked.fields, Outcome.SKIPPED_BUDGET))
         elif key in refused:
-            attempt = _placeholder(provider, request, f"refused: {refused[key]}")
-            run.attempts.append(Attempt(attempt, request.fields, Outcome.REFUSED))
+            attempt = _placeholder(provider, asked, f"refused: {refused[key]}")
+            attempts.append(Attempt(attempt, asked.fields, Outcome.REFUSED))
         elif key in elsewhere:
             reason = "another run is submitting this person now; its answer will be used"
-            run.attempts.append(
-                Attempt(_placeholder(provider, request, reason), request.fields, Outcome.PENDING)
+            attempts.append(
+                Attempt(_placeholder(provider, asked, reason), asked.fields, Outcome.PENDING)
             )
         else:
             # Not sent: the provider stopped taking submissions this run (outage, credits, a refused
             # call). Deferred, not skipped: they wait for this provider, and are sent next run.
             why = call_failed.get(key) or run.stopped or "not submitted"
-            attempt = _placeholder(provider, request, f"not submitted: {why}")
-            run.attempts.append(Attempt(attempt, request.fields, Outcome.DEFERRED))
+            attempt = _placeholder(provider, asked, f"not submitted: {why}")
+            attempts.append(Attempt(attempt, asked.fields, Outcome.DEFERRED))
+        batch += attempts
+        if len(batch) >= ATTEMPTS_PER_SINK_CALL:
+            run.add(batch)
+            batch = []
+    run.add(batch)
     return run
 
 
@@ -429,21 +487,68 @@ def _collect(
     ledger: Ledger,
     settings: RunSettings,
     on_progress: Callable[[PollProgress], None] | None,
-) -> dict[str, list[EnrichmentResult]]:
+    on_window: Callable[[dict[str, list[EnrichmentResult]]], None],
+) -> None:
     """Collect every open attempt of the day — by polling, or (webhook URL set, a client that reads
     deliveries) from the stored webhook deliveries first, polling only stragglers. Either way the
-    same records are stored, and answers go to the ledger before anything else."""
-    open_now = ledger.open_submissions(run.provider, run.day)
+    same records are stored, and answers go to the ledger before anything else.
+
+    The day is collected a window of whole submit calls at a time (`collect_window` people): each
+    window's answers are written to the ledger and handed to `on_window` (by person) before the
+    next is read, so a day of 100,000 people never holds 100,000 answers and their payloads. Every
+    job was submitted before the first window is collected, so the provider works on all of them
+    meanwhile: a later window's jobs are mostly finished when their turn comes."""
+    windows = ledger.open_windows(run.provider, run.day, settings.collect_window)
+    progress = _WindowedProgress(run, on_progress, len(windows))
+    for number, chunks in enumerate(windows, start=1):
+        progress.start(number)
+        on_window(_collect_window(run, client, ledger, settings, chunks, progress))
+
+
+class _WindowedProgress:
+    """One progress report over all windows: a window's reports offset by the windows before."""
+
+    def __init__(
+        self, run: ProviderRun, report: Callable[[PollProgress], None] | None, windows: int
+    ) -> None:
+        self.run, self.report, self.windows = run, report, windows
+        self.last = self.before = PollProgress(run.provider, 0, 0, 0.0)
+        self.window = 0
+
+    def start(self, window: int) -> None:
+        self.window, self.before = window, self.last
+
+    def __call__(self, p: PollProgress) -> None:
+        prior = self.before
+        self.last = PollProgress(
+            p.provider,
+            prior.done + p.done,
+            prior.total + p.total,
+            prior.elapsed_s + p.elapsed_s,
+            None if p.credits is None else (prior.credits or 0) + p.credits,
+            None if p.delivered is None else (prior.delivered or 0) + p.delivered,
+            window=(self.window, self.windows) if self.windows > 1 else None,
+        )
+        if self.last.delivered is not None:
+            self.run.by_webhook = self.last.delivered  # the last report holds the total
+        if self.report is not None:
+            self.report(self.last)
+
+
+def _collect_window(
+    run: ProviderRun,
+    client: EnrichmentClient,
+    ledger: Ledger,
+    settings: RunSettings,
+    chunks: Sequence[str],
+    progress: Callable[[PollProgress], None],
+) -> dict[str, list[EnrichmentResult]]:
+    """One window's answers, by person, once they are in the ledger (raw payloads included there;
+    the returned records carry none: they are what the attempts are made of)."""
+    open_now = ledger.open_submissions(run.provider, run.day, chunks)
     submissions = [s for o in open_now for s in o.submissions]
     if not submissions:
         return {}
-
-    def progress(p: PollProgress) -> None:
-        if p.delivered is not None:
-            run.by_webhook = p.delivered  # the wait's last report holds the total
-        if on_progress is not None:
-            on_progress(p)
-
     kwargs: dict[str, Any] = {"on_progress": progress}
     if settings.poll_interval_s is not None:
         kwargs["interval_s"] = settings.poll_interval_s
@@ -479,4 +584,8 @@ def _collect(
             run.day,
             len(stray),
         )
-    return by_person
+    # The payloads are in the ledger now: what is kept for the attempts is the normalised record.
+    return {
+        key: [r.model_copy(update={"raw": {}}) if r.raw else r for r in results]
+        for key, results in by_person.items()
+    }

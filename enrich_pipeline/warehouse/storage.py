@@ -40,7 +40,7 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from uuid import uuid4
@@ -159,6 +159,36 @@ class Warehouse:
             temp.unlink(missing_ok=True)  # only still there when the write failed
         _fsync_dir(target.parent)
         return target
+
+    @contextlib.contextmanager
+    def partition_writer(
+        self, table: str, day: str, schema: pa.Schema, *, origin: str | None = None
+    ) -> Iterator[Callable[[pa.Table], None]]:
+        """`write_partition` a piece at a time: yields a function that appends a table (of
+        `schema`) to the day's file. The file replaces the old one, atomically, only when the block
+        ends without an error; until then readers see the previous file (or none)."""
+        target = self.partition_path(table, day)
+        self._stamp_mode()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stamp = origin or (self.mode.value if self.mode else None)
+        if PARTITION_COLUMN in schema.names:
+            schema = schema.remove(schema.get_field_index(PARTITION_COLUMN))
+        schema = _with_origin(schema.empty_table(), stamp).schema
+        temp = target.with_name(f".{PART_FILE}.{uuid4().hex}.tmp")
+        try:
+            with pq.ParquetWriter(temp, schema, compression=PARQUET_COMPRESSION) as writer:
+
+                def append(data: pa.Table) -> None:
+                    if PARTITION_COLUMN in data.column_names:
+                        data = data.drop_columns([PARTITION_COLUMN])
+                    writer.write_table(_with_origin(data, stamp).cast(schema))
+
+                yield append
+            _fsync_file(temp)
+            os.replace(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)  # only still there when the write failed
+        _fsync_dir(target.parent)
 
     def read_partition(self, table: str, day: str, *, with_origin: bool = False) -> pa.Table | None:
         """One day's file as written (no `date` column; no origin stamp unless `with_origin`, for

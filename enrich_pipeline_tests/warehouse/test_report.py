@@ -35,7 +35,7 @@ from enrich_pipeline.sandbox.prospects import make_prospects, write_prospect_fil
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.settings import Settings
 from enrich_pipeline.spend.ledger import Ledger, SentRequest
-from enrich_pipeline.spend.runner import ProviderRun, outcome_of
+from enrich_pipeline.spend.runner import outcome_of
 from enrich_pipeline.warehouse.report import (
     REPORT_COLUMNS,
     REPORT_SCHEMA,
@@ -106,10 +106,7 @@ def day_attempts(*attempts: Attempt, day: str = DAY) -> pa.Table:
     """The day's attempts_<provider> partitions, concatenated as the report asset reads them."""
     providers = dict.fromkeys(a.result.provider for a in attempts)
     tables = [
-        attempts_partition(
-            ProviderRun(p, day, attempts=[a for a in attempts if a.result.provider == p]), day
-        )
-        for p in providers
+        attempts_partition([a for a in attempts if a.result.provider == p], day) for p in providers
     ]
     return pa.concat_tables(tables)
 
@@ -414,7 +411,7 @@ def test_the_ledger_lists_what_the_day_sent_whichever_run_sent_it(tmp_path: Path
 
 
 def test_a_day_without_attempts_gives_an_empty_typed_report() -> None:
-    nobody_sent = attempts_partition(ProviderRun("lemlist", DAY), DAY)  # typed, no rows
+    nobody_sent = attempts_partition([], DAY)  # typed, no rows
     for attempts in (None, nobody_sent):
         report = provider_report([], attempts, None, day=DAY)
         assert report.num_rows == 0 and report.schema == REPORT_SCHEMA
