@@ -5,7 +5,7 @@ import warnings
 import dagster as dg
 import pyarrow as pa
 
-from enrich_pipeline.defs.enrichment import attempts_table_name
+from enrich_pipeline.defs.enrichment import HEAVY, attempts_table_name
 from enrich_pipeline.defs.metadata import OWNERS, figures, preview, table_metadata
 from enrich_pipeline.defs.store import DAILY, ONE_DAY_PER_RUN, PipelineStore
 from enrich_pipeline.settings import Settings
@@ -24,7 +24,8 @@ def day_attempts(store: PipelineStore, providers: tuple[str, ...], day: str) -> 
     tables = [
         t
         for p in providers
-        if (t := store.warehouse().read_partition(attempts_table_name(p), day)) is not None
+        if (t := store.warehouse().read_partition(attempts_table_name(p), day, without=HEAVY))
+        is not None
     ]
     return pa.concat_tables(tables, promote_options="default") if tables else None
 

@@ -1,12 +1,12 @@
 """One enrichment asset per provider, made by one factory and chained in the waterfall order."""
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import dagster as dg
 import pyarrow as pa
 
-from enrich_pipeline.defs.metadata import OWNERS, figures, preview, table_metadata
+from enrich_pipeline.defs.metadata import OWNERS, figures, partition_metadata, preview
 from enrich_pipeline.defs.store import DAILY, ONE_DAY_PER_RUN, PipelineStore
 from enrich_pipeline.mode import host_of, origin
 from enrich_pipeline.model import Attempt, EnrichmentResult, Outcome, WantedField
@@ -30,6 +30,11 @@ OUTAGE_RETRIES = 2
 OUTAGE_WAIT_S = 30
 
 
+# Each answer again as JSON, for the next provider's planning: what is built from the attempts
+# (report, contacts) reads their typed columns, so this one it does not read at all.
+HEAVY = ("result_json",)
+
+
 def attempts_table_name(provider: str) -> str:
     return f"attempts_{provider}"
 
@@ -41,30 +46,27 @@ def known_people(store: PipelineStore, day: str) -> list[Known]:
     return [Known.from_prospect(row) for row in table.to_pylist()]
 
 
-def stored_attempts(store: PipelineStore, providers: Sequence[str], day: str) -> list[Attempt]:
+def stored_attempts(store: PipelineStore, providers: Sequence[str], day: str) -> Iterator[Attempt]:
     """Earlier providers' attempts of the day, exactly as their assets recorded them, minus each
     answer's raw payload: planning reads the normalised fields only, and on a large day the raw
-    bodies were most of what this held (they stay in the partition and the ledger)."""
-    attempts: list[Attempt] = []
+    bodies were most of what this held (they stay in the partition and the ledger). Read as they
+    are folded, a batch of rows at a time: never the whole day's attempts at once."""
     warehouse = store.warehouse()
     columns = ["result_json", "fields_requested", "outcome", "from_cache"]
     for provider in providers:
-        table = warehouse.read_partition(attempts_table_name(provider), day)
+        table = warehouse.read_partition(attempts_table_name(provider), day, columns=columns)
         if table is None:
             continue
-        for batch in table.select(columns).to_batches(max_chunksize=2_000):
+        for batch in table.to_batches(max_chunksize=2_000):
             for row in batch.to_pylist():
                 record = json.loads(row["result_json"])
                 record.pop("raw", None)
-                attempts.append(
-                    Attempt(
-                        EnrichmentResult.model_validate(record),
-                        frozenset(WantedField(f) for f in row["fields_requested"]),
-                        Outcome(row["outcome"]),
-                        bool(row["from_cache"]),
-                    )
+                yield Attempt(
+                    EnrichmentResult.model_validate(record),
+                    frozenset(WantedField(f) for f in row["fields_requested"]),
+                    Outcome(row["outcome"]),
+                    bool(row["from_cache"]),
                 )
-    return attempts
 
 
 def attempts_partition(attempts: Sequence[Attempt], day: str) -> pa.Table:
@@ -274,7 +276,8 @@ def build_enrichment_asset(
         finally:
             client.close()
             ledger.close()
-        table = warehouse.read_partition(attempts_table_name(provider), day)
+        schema = attempts_partition([], day).schema
+        table = warehouse.read_partition(attempts_table_name(provider), day, without=HEAVY)
         assert table is not None  # just written
         context.log.info(
             "%s %s: %d credits spent, %d people answered from the ledger",
@@ -285,12 +288,15 @@ def build_enrichment_asset(
         )
         day_ledger = store.ledger()
         try:
-            sent = day_ledger.sent_requests(day, provider)
+            day_report = provider_report(
+                day_ledger.iter_sent_requests(day, provider),
+                table,
+                None,
+                day=day,
+                provider_order=settings.provider_order,
+            )
         finally:
             day_ledger.close()
-        day_report = provider_report(
-            sent, table, None, day=day, provider_order=settings.provider_order
-        )
         metadata = run_metadata(
             run,
             len(people),
@@ -301,7 +307,9 @@ def build_enrichment_asset(
         )
         if suppressed:
             metadata["suppressed"] = len(suppressed)  # a count only: never who
-        return dg.MaterializeResult(metadata={**table_metadata(table), **metadata})
+        return dg.MaterializeResult(
+            metadata={**partition_metadata(schema, table.num_rows), **metadata}
+        )
 
     return _enrichment
 

@@ -84,9 +84,16 @@ def table_metadata(
     table: pa.Table, descriptions: Mapping[str, str] | None = None
 ) -> dict[str, object]:
     """`dagster/row_count` and `dagster/column_schema` of a written partition."""
+    return partition_metadata(table.schema, table.num_rows, descriptions)
+
+
+def partition_metadata(
+    schema: pa.Schema, rows: int, descriptions: Mapping[str, str] | None = None
+) -> dict[str, object]:
+    """`table_metadata` of a partition written (or read back) in pieces."""
     return {
-        "dagster/row_count": dg.MetadataValue.int(table.num_rows),
-        "dagster/column_schema": column_schema(table.schema, descriptions),
+        "dagster/row_count": dg.MetadataValue.int(rows),
+        "dagster/column_schema": column_schema(schema, descriptions),
     }
 
 

@@ -83,16 +83,15 @@ def build_provider_report_asset(settings: Settings) -> dg.AssetsDefinition:
         warehouse = store.warehouse()
         ledger = store.ledger()
         try:
-            sent = ledger.sent_requests(day)
+            report = provider_report(
+                ledger.iter_sent_requests(day),
+                day_attempts(store, providers, day),
+                warehouse.read_partition("contacts", day),
+                day=day,
+                provider_order=providers,
+            )
         finally:
             ledger.close()
-        report = provider_report(
-            sent,
-            day_attempts(store, providers, day),
-            warehouse.read_partition("contacts", day),
-            day=day,
-            provider_order=providers,
-        )
         warehouse.write_partition("provider_report", day, report)
         warehouse.refresh_views()
         return dg.MaterializeResult(metadata=report_metadata(report, providers))

@@ -550,44 +550,34 @@ class Ledger(Claims, Deliveries, ErasureRecords):
         charged for) with its stored answers, however many runs of the day there were. The answers
         come without their raw payloads (`raw` empty): nothing that reads this needs them, and on a
         large day they were most of the memory of the step that asked (pipeline_scale.py)."""
-        clauses, params = ["s.day = ?", "s.state IN ('submitted', 'unknown', 'completed')"], [day]
+        return list(self.iter_sent_requests(day, provider))
+
+    def iter_sent_requests(
+        self, day: str, provider: str | None = None, *, page: int = 2_000
+    ) -> Iterator[SentRequest]:
+        """`sent_requests`, read `page` submissions at a time: a reader that turns them into a
+        table as it goes holds one page of answers, not the day's."""
+        clauses, params = ["day = ?", "state IN ('submitted', 'unknown', 'completed')"], [day]
         if provider is not None:
-            clauses.append("s.provider = ?")
+            clauses.append("provider = ?")
             params.append(provider)
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT s.id, s.provider, s.person_key, s.state, s.fields, s.provider_refs, "
-                f"{self._db.json_without('r.result_json', 'raw')}, COALESCE(r.cost_credits, 0) "
-                "FROM submissions AS s "
-                "LEFT JOIN results AS r ON r.submission_id = s.id "
-                f"WHERE {' AND '.join(clauses)} ORDER BY s.id, r.id",
-                params,
-            ).fetchall()
-        by_submission: dict[int, list[tuple[Any, ...]]] = {}
-        for row in rows:
-            by_submission.setdefault(row[0], []).append(row)
-        out: list[SentRequest] = []
-        for sid, answers in by_submission.items():
-            _, provider_name, person, state, fields_json, refs_json, _, _ = answers[0]
-            fields = frozenset(WantedField(f) for f in json.loads(fields_json))
-            results = [
-                (EnrichmentResult.model_validate_json(row[6]), int(row[7]))
-                for row in answers
-                if row[6] is not None
-            ]
-            answered = {result.provider_ref for result, _ in results}
-            pending = [
-                ref
-                for ref in json.loads(refs_json or "[]")
-                if ref not in answered and state != "completed"
-            ]
-            requests = [(r.provider_ref, r, cost) for r, cost in results]
-            requests += [(ref, None, 0) for ref in pending]
-            for ref, result, cost in requests or [(None, None, 0)]:
-                out.append(
-                    SentRequest(sid, day, provider_name, person, state, fields, ref, result, cost)
-                )
-        return out
+        after = 0
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT s.id, s.provider, s.person_key, s.state, s.fields, s.provider_refs, "
+                    f"{self._db.json_without('r.result_json', 'raw')}, "
+                    "COALESCE(r.cost_credits, 0) "
+                    "FROM submissions AS s LEFT JOIN results AS r ON r.submission_id = s.id "
+                    "WHERE s.id IN (SELECT id FROM submissions "
+                    f"WHERE {' AND '.join(clauses)} AND id > ? ORDER BY id LIMIT ?) "
+                    "ORDER BY s.id, r.id",
+                    [*params, after, page],
+                ).fetchall()
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield from _sent_of(day, rows)
 
     def counts(self) -> dict[str, int]:
         """Rows per submission state plus results: for summaries and tests."""
@@ -656,3 +646,28 @@ class Ledger(Claims, Deliveries, ErasureRecords):
                 params,
             ).fetchone()[0]
         return int(value)
+
+
+def _sent_of(day: str, rows: Sequence[tuple[Any, ...]]) -> Iterator[SentRequest]:
+    """SentRequests of submission rows joined with their results (ordered by submission)."""
+    by_submission: dict[int, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        by_submission.setdefault(row[0], []).append(row)
+    for sid, answers in by_submission.items():
+        _, provider_name, person, state, fields_json, refs_json, _, _ = answers[0]
+        fields = frozenset(WantedField(f) for f in json.loads(fields_json))
+        results = [
+            (EnrichmentResult.model_validate_json(row[6]), int(row[7]))
+            for row in answers
+            if row[6] is not None
+        ]
+        answered = {result.provider_ref for result, _ in results}
+        pending = [
+            ref
+            for ref in json.loads(refs_json or "[]")
+            if ref not in answered and state != "completed"
+        ]
+        requests = [(r.provider_ref, r, cost) for r, cost in results]
+        requests += [(ref, None, 0) for ref in pending]
+        for ref, result, cost in requests or [(None, None, 0)]:
+            yield SentRequest(sid, day, provider_name, person, state, fields, ref, result, cost)

@@ -84,7 +84,7 @@ class RunSettings:
     # The API host the client talks to: recorded with the mode as each ledger row's origin.
     host: str | None = None
     # People collected at a time (whole submit calls): what a step holds is bounded by this.
-    collect_window: int = 5_000
+    collect_window: int = 2_000
 
 
 AttemptSink = Callable[[Sequence[Attempt]], None]

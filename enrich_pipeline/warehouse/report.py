@@ -55,7 +55,8 @@ the `all` row only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 
 import duckdb
 import numpy as np
@@ -304,7 +305,7 @@ ORDER BY coalesce(o.provider_rank, 1000), r.provider, r.field_rank
 
 
 def provider_report(
-    sent: Sequence[SentRequest],
+    sent: Iterable[SentRequest],
     attempts: pa.Table | None,
     contacts: pa.Table | None,
     *,
@@ -341,9 +342,24 @@ def provider_report(
     return result.select(REPORT_SCHEMA.names).cast(REPORT_SCHEMA)
 
 
-def _sent_inputs(sent: Sequence[SentRequest], day: str) -> pa.Table:
-    """The ledger's requests of the day as rows the SQL reads (`paid` true)."""
-    rows = [s for s in sent if s.day == day]
+SENT_PAGE = 5_000  # requests turned into a table at a time: a page of answers is held, not the day
+
+
+def _sent_inputs(sent: Iterable[SentRequest], day: str) -> pa.Table:
+    """The ledger's requests of the day as rows the SQL reads (`paid` true); `sent` may be an
+    iterator (Ledger.iter_sent_requests): it is read a page at a time."""
+    pages = [_sent_page(page) for page in _pages((s for s in sent if s.day == day), SENT_PAGE)]
+    table = pa.concat_tables(pages) if pages else _sent_page(())
+    return table.append_column("paid", pa.repeat(pa.scalar(True), table.num_rows))
+
+
+def _pages(items: Iterable[SentRequest], size: int) -> Iterator[list[SentRequest]]:
+    it = iter(items)
+    while page := list(islice(it, size)):
+        yield page
+
+
+def _sent_page(rows: Sequence[SentRequest]) -> pa.Table:
     answers = [s.result for s in rows]
     columns: dict[str, list[object]] = {
         "person_key": [s.person_key for s in rows],
@@ -359,8 +375,7 @@ def _sent_inputs(sent: Sequence[SentRequest], day: str) -> pa.Table:
         "cost_basis": [r and r.cost_basis.value for r in answers],
         "from_cache": [False] * len(rows),
     }
-    table = pa.table({n: pa.array(columns[n], kind) for n, kind in _REQUEST_COLUMNS.items()})
-    return table.append_column("paid", pa.repeat(pa.scalar(True), len(rows)))
+    return pa.table({n: pa.array(columns[n], kind) for n, kind in _REQUEST_COLUMNS.items()})
 
 
 def _asked(sent: SentRequest) -> frozenset[WantedField]:

@@ -190,14 +190,25 @@ class Warehouse:
             temp.unlink(missing_ok=True)  # only still there when the write failed
         _fsync_dir(target.parent)
 
-    def read_partition(self, table: str, day: str, *, with_origin: bool = False) -> pa.Table | None:
+    def read_partition(
+        self,
+        table: str,
+        day: str,
+        *,
+        with_origin: bool = False,
+        columns: Sequence[str] | None = None,
+        without: Sequence[str] = (),
+    ) -> pa.Table | None:
         """One day's file as written (no `date` column; no origin stamp unless `with_origin`, for
         a rewrite that must keep it: SQL sees it, the pipeline's own code does not need it), or
-        None when that day has none."""
+        None when that day has none. `columns`: only these; `without`: all but these (large ones a
+        reader does not need are then not read at all)."""
         path = self.partition_path(table, day)
         if not path.exists():
             return None
-        data = pq.read_table(path)
+        if without:
+            columns = [n for n in columns or pq.read_schema(path).names if n not in without]
+        data = pq.read_table(path, columns=None if columns is None else list(columns))
         return data if with_origin else _without_origin(data)
 
     def _stamp_mode(self) -> None:

@@ -19,6 +19,7 @@ from enrich_pipeline.model import (
     Position,
     RecordStatus,
 )
+from enrich_pipeline.warehouse import flatten
 from enrich_pipeline.warehouse.flatten import (
     ATTEMPTS_SCHEMA,
     CHANNELS_SCHEMA,
@@ -482,3 +483,30 @@ def test_prospects_without_any_attempt_still_get_contacts() -> None:
 def test_prospects_need_a_person_key() -> None:
     with pytest.raises(ValueError, match="person_key"):
         build_contacts(pa.table({"first_name": ["x"]}), attempts_table([], day=DAY))
+
+
+def test_contacts_built_a_few_people_at_a_time_are_the_rows_of_one_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large day is built in passes of CONTACTS_PER_PASS people (memory bounded by the pass):
+    same rows, same prospect order, duplicates and people without attempts included."""
+    keys = [f"p{i:02d}" for i in range(23)]
+    order = [*keys[5:], "p03", *keys[:5], "p07"]  # not sorted; two people appear twice
+    people = pa.table({"person_key": order, "first_name": [k.upper() for k in order]})
+    statuses = [EmailStatus.DELIVERABLE, EmailStatus.RISKY, EmailStatus.UNKNOWN]
+    results = [
+        result(k, provider, email=f"{k}@{provider}.test", email_status=statuses[i % 3])
+        for i, k in enumerate(keys)
+        for provider in ("lemlist", "thehog")[: 1 + i % 2]
+        if i % 4  # every fourth person has no attempt at all
+    ] + [
+        result(k, "enrichso", phones=(Phone(number=f"+1415555{i:04d}"),), cost_credits=i)
+        for i, k in enumerate(keys)
+        if i % 3 == 0
+    ]
+    attempts = attempts_table(results, day=DAY)
+    whole = build_contacts(people, attempts)
+    monkeypatch.setattr(flatten, "CONTACTS_PER_PASS", 4)
+    assert build_contacts(people, attempts).equals(whole)
+    assert whole.column("person_key").to_pylist() == list(dict.fromkeys(order))
+    assert whole.column("day").to_pylist() == [DAY] * 23  # the attempts' newest, in every pass
