@@ -21,6 +21,7 @@ _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 _LINKEDIN_HOST = re.compile(r"^([a-z]{2,3}\.|www\.|m\.)?linkedin\.com$")
 
 
+@lru_cache(maxsize=65536)  # pure, and asked about the same URLs at every step (planning, matching)
 def linkedin_slug(url: str | None) -> str | None:
     """The lower-cased profile slug of any LinkedIn /in/ URL variant, or None if it is not one.
 

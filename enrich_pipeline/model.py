@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -144,6 +145,7 @@ class EnrichmentResult(_Model):
     raw: dict[str, Any] = Field(default_factory=dict)
 
 
+@lru_cache(maxsize=65536)  # pure; phonenumbers' parse is the slow part of reading a phone
 def to_e164(number: str | None, default_region: str | None = None) -> str | None:
     """E.164 form of a phone number, or None when it is not a valid number."""
     if not number or not isinstance(number, str):
