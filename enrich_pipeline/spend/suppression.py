@@ -28,6 +28,7 @@ import csv
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -201,23 +202,24 @@ def _normalised(kind: str, value: str, path: Path, line: int) -> str:
     return forms[-1]  # the registrable domain when the public-suffix list knows it
 
 
-def _domain_forms(value: str | None) -> list[str]:
+@lru_cache(maxsize=65536)  # pure; every person is screened at every provider
+def _domain_forms(value: str | None) -> tuple[str, ...]:
     """The host of a domain-ish value (scheme, path, port, `www.` dropped), then its registrable
-    domain when different; [] when it is not a host name."""
+    domain when different; () when it is not a host name."""
     if not value:
-        return []
+        return ()
     text = value.strip().lower()
     if "@" in text:
         text = text.rsplit("@", 1)[1]
     try:
         host = (urlsplit(text if "://" in text else f"//{text}").hostname or "").rstrip(".")
     except ValueError:  # urlsplit refuses some malformed values outright (e.g. an unbalanced "[")
-        return []
+        return ()
     host = host.removeprefix("www.")
     if not _HOST.match(host):
-        return []
+        return ()
     registrable = registrable_domain(host)
-    return [host, registrable] if registrable and registrable != host else [host]
+    return (host, registrable) if registrable and registrable != host else (host,)
 
 
 def _slug(url: str | None) -> str | None:

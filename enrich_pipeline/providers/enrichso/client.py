@@ -24,7 +24,7 @@ past the usual length, because EnrichsoClient is one class whose methods share i
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Self
 
 import httpx
@@ -77,6 +77,7 @@ from enrich_pipeline.providers.enrichso.parse import (
     PROVIDER,
     text,
 )
+from enrich_pipeline.providers.enrichso.webhooks import completed_batches
 from enrich_pipeline.providers.errors import (
     BadRequestError,
     MalformedResponseError,
@@ -86,7 +87,12 @@ from enrich_pipeline.providers.errors import (
     SubmitOutcomeUnknownError,
 )
 from enrich_pipeline.providers.pacing import RateLimit
-from enrich_pipeline.providers.polling import ProgressCallback, answers_cost, poll_until_done
+from enrich_pipeline.providers.polling import (
+    ProgressCallback,
+    answers_cost,
+    poll_until_done,
+    wait_for_deliveries,
+)
 from enrich_pipeline.providers.transport import (
     RetryPolicy,
     SecretAuth,
@@ -100,6 +106,11 @@ log = logging.getLogger("enrich_pipeline.providers")
 
 POLL_INTERVAL_S = 5.0  # the docs ask for 5-10 s between status polls
 COLLECT_TIMEOUT_S = 3600.0
+# Webhooks (ENRICH_WEBHOOK_URL): a batch's completion callback (2.9) says when to read it (one status
+# check, which says how it ended, then its results), so its status is not polled meanwhile. Batches with no callback after this much silence (lost, or
+# a failed batch that sends none: UNKNOWN) are polled as before, oldest first.
+WEBHOOK_GRACE_S = 30.0
+DELIVERY_CHECK_S = 0.5
 MAX_REFUSED_PER_CHUNK = 25  # 400s naming one bad item: drop it and resubmit, at most this often
 
 
@@ -107,6 +118,9 @@ MAX_REFUSED_PER_CHUNK = 25  # 400s naming one bad item: drop it and resubmit, at
 
 
 class EnrichsoClient(TransportClient):
+    # collect() waits for batch completion callbacks (`deliveries=`) instead of polling status.
+    takes_deliveries = True
+
     def __init__(
         self,
         transport: Transport,
@@ -330,9 +344,17 @@ class EnrichsoClient(TransportClient):
         interval_s: float | None = None,
         timeout_s: float | None = None,
         on_progress: ProgressCallback | None = None,
+        deliveries: Callable[[], Sequence[Any]] | None = None,
+        grace_s: float | None = None,
     ) -> list[EnrichmentResult]:
         """Poll every batch to its end (status every `interval_s`, default 5 s times speed) and read
-        all its results; a batch unfinished after `timeout_s` leaves its records PENDING."""
+        all its results; a batch unfinished after `timeout_s` leaves its records PENDING.
+
+        With `deliveries` (the webhook bodies received since its last call; the batches were
+        submitted with a webhookUrl), a batch's results are fetched when its completion callback
+        arrives, and only batches still without one after `grace_s` of silence are polled
+        (`wait_for_deliveries`). The per-item callbacks are not used as answers: they settle no
+        credits (2.9), while the results fetch does and returns the same rows."""
         interval = POLL_INTERVAL_S * self.speed if interval_s is None else interval_s
         timeout = COLLECT_TIMEOUT_S * self.speed if timeout_s is None else timeout_s
         out = [refused_record(s) for s in submissions if s.error is not None or not s.provider_ref]
@@ -350,17 +372,39 @@ class EnrichsoClient(TransportClient):
                 trouble[ref] = str(error)  # an outage is not an answer: try again next round
                 return None
 
-        finished, _ = poll_until_done(
-            PROVIDER,
-            groups,
-            poll_once,
-            interval_s=interval,
-            timeout_s=timeout,
-            on_progress=on_progress,
-            cost_of=lambda ref, view: answers_cost(
-                ref, self._records(view, groups[ref], leftovers=True)
-            ),
-        )
+        def cost_of(ref: str, view: BatchView) -> int:
+            return answers_cost(ref, self._records(view, groups[ref], leftovers=True))
+
+        if deliveries is None:
+            finished, _ = poll_until_done(
+                PROVIDER,
+                groups,
+                poll_once,
+                interval_s=interval,
+                timeout_s=timeout,
+                on_progress=on_progress,
+                cost_of=cost_of,
+            )
+        else:
+
+            def completed() -> dict[str, BatchView]:
+                done = {}
+                for ref in completed_batches(deliveries()):
+                    if ref in groups and (view := poll_once(ref)) is not None:
+                        done[ref] = view  # fetched now: the callback said it is over
+                return done
+
+            finished, _ = wait_for_deliveries(
+                PROVIDER,
+                groups,
+                completed,
+                poll_once,
+                grace_s=WEBHOOK_GRACE_S * self.speed if grace_s is None else grace_s,
+                timeout_s=timeout,
+                check_every_s=max(DELIVERY_CHECK_S * self.speed, 0.002),
+                on_progress=on_progress,
+                cost_of=cost_of,
+            )
         for ref, group in groups.items():
             view = finished.get(ref)
             if view is None:

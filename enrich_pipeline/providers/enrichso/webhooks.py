@@ -7,7 +7,7 @@ records are priced from the table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from enrich_pipeline.identity import linkedin_slug
@@ -103,3 +103,16 @@ def webhook_parsed(body: Any) -> list[Parsed]:
 def parse_webhook(body: Any) -> list[EnrichmentResult]:
     """Any enrich.so callback → records; completion events → []; unknown ones → one FAILED."""
     return [p.record for p in webhook_parsed(body)]
+
+
+def completed_batches(bodies: Iterable[Any]) -> Iterator[str]:
+    """The batch references (`<product>:<job_id>`) that completion callbacks among `bodies` report
+    over, whatever their status (a failed batch's callback, if it sends one, is an ASSUMPTION: the
+    results fetch says how it ended). Per-item callbacks and unreadable bodies are skipped."""
+    for body in bodies:
+        if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+            continue
+        product = COMPLETION_EVENTS.get(text(body.get("event")) or "")
+        job_id = text(pick(body["data"], "job_id", "jobId", "batchId", "id"))
+        if product is not None and job_id:
+            yield f"{product}:{job_id}"
