@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
@@ -63,3 +63,17 @@ class Deliveries:
                 (provider, day),
             ).fetchone()
         return row[0] if row and row[0] else None
+
+    def deliveries_by_id(self, provider: str, ids: Sequence[int]) -> list[tuple[int, object]]:
+        """(id, body) of these deliveries of `provider`, oldest first (a window's backlog)."""
+        out: list[tuple[int, object]] = []
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT id, body_json FROM webhook_deliveries WHERE provider = ? "
+                    f"AND id IN ({', '.join('?' for _ in part)})",
+                    (provider, *part),
+                ).fetchall()
+            out += [(int(row_id), json.loads(body)) for row_id, body in rows]
+        return sorted(out, key=lambda row: row[0])

@@ -59,8 +59,7 @@ BALANCE_CHECKED = frozenset({"lemlist"})
 # no new job and no extra credits. lemlist and enrich.so document no such key (1.1, 2.1).
 IDEMPOTENT_SUBMITS = frozenset({"thehog"})
 
-ATTEMPTS_PER_SINK_CALL = 2_000
-DELIVERY_WINDOW = 10_000  # people per collect window when answers come by webhook  # people left without an answer are handed on this many at a time
+ATTEMPTS_PER_SINK_CALL = 2_000  # people left without an answer are handed on this many at a time
 
 
 class EnrichmentClient(Protocol):
@@ -462,24 +461,57 @@ def _record_failed_chunk(
 CLOCK_SKEW_MARGIN = timedelta(minutes=10)
 
 
-def _delivery_reader(ledger: Ledger, provider: str, day: str) -> Callable[[], list[object]]:
-    """Returns, on each call, the deliveries stored since its previous call (each read once) that
-    may answer this day's open submissions. They were written before the provider got its 2xx, so
-    a run killed before collecting finds them here on its re-run: no delivery is lost."""
-    oldest = ledger.open_since(provider, day)
-    since = ""
-    if oldest is not None:
-        since = (datetime.fromisoformat(oldest) - CLOCK_SKEW_MARGIN).isoformat()
-    last_id = 0
+class _DeliveryRouter:
+    """The day's stored webhook deliveries, each read from the ledger once and routed to the collect
+    window holding the job it names (`refs_of(body)`: the job references a body answers, [] when
+    none, None when it cannot tell: such a body is offered to every window). Deliveries were written
+    before the provider got its 2xx, so a run killed before collecting finds them here on its re-run:
+    no delivery is lost. Read from a little before the day's oldest open submission (CLOCK_SKEW_MARGIN).
+    """
 
-    def read() -> list[object]:
-        nonlocal last_id
-        rows = ledger.deliveries_after(provider, last_id, since=since)
-        if rows:
-            last_id = rows[-1][0]
-        return [body for _, body in rows]
+    def __init__(
+        self,
+        ledger: Ledger,
+        provider: str,
+        day: str,
+        refs_of: Callable[[object], Sequence[str] | None],
+    ) -> None:
+        self.ledger, self.provider, self.refs_of = ledger, provider, refs_of
+        oldest = ledger.open_since(provider, day)
+        self.since = ""
+        if oldest is not None:
+            self.since = (datetime.fromisoformat(oldest) - CLOCK_SKEW_MARGIN).isoformat()
+        self.last_id = 0
+        self.routed: dict[str, list[int]] = {}  # job reference -> ids of deliveries naming it
+        self.everywhere: list[int] = []
 
-    return read
+    def reader(self, refs: set[str]) -> Callable[[], list[object]]:
+        """For a window's jobs (`refs`): returns, on each call, the deliveries for them not returned
+        before — first those read while earlier windows were collected, then new ones."""
+        backlog = sorted(
+            {i for ref in refs for i in self.routed.get(ref, ())} | set(self.everywhere)
+        )
+
+        def read() -> list[object]:
+            nonlocal backlog
+            bodies = [body for _, body in self.ledger.deliveries_by_id(self.provider, backlog)]
+            backlog = []
+            rows = self.ledger.deliveries_after(self.provider, self.last_id, since=self.since)
+            if rows:
+                self.last_id = rows[-1][0]
+            for delivery_id, body in rows:
+                names = self.refs_of(body)
+                if names is None:
+                    self.everywhere.append(delivery_id)
+                    bodies.append(body)
+                    continue
+                for ref in names:
+                    self.routed.setdefault(ref, []).append(delivery_id)
+                if any(ref in refs for ref in names):
+                    bodies.append(body)
+            return bodies
+
+        return read
 
 
 def _collect(
@@ -499,16 +531,15 @@ def _collect(
     next is read, so a day of 100,000 people never holds 100,000 answers and their payloads. Every
     job was submitted before the first window is collected, so the provider works on all of them
     meanwhile: a later window's jobs are mostly finished when their turn comes."""
-    people = settings.collect_window
-    if settings.webhook_url and getattr(client, "takes_deliveries", False):
-        # Each window reads the day's stored deliveries afresh (they are not routed to windows
-        # yet), so fewer, larger windows: 10 reads of them for a 100k day, at ~0.2 GiB a window.
-        people = max(people, DELIVERY_WINDOW)
-    windows = ledger.open_windows(run.provider, run.day, people)
+    windows = ledger.open_windows(run.provider, run.day, settings.collect_window)
     progress = _WindowedProgress(run, on_progress, len(windows))
+    router = None
+    if settings.webhook_url and getattr(client, "takes_deliveries", False):
+        refs_of = getattr(client, "delivery_refs", lambda body: None)
+        router = _DeliveryRouter(ledger, run.provider, run.day, refs_of)
     for number, chunks in enumerate(windows, start=1):
         progress.start(number)
-        on_window(_collect_window(run, client, ledger, settings, chunks, progress))
+        on_window(_collect_window(run, client, ledger, settings, chunks, progress, router))
 
 
 class _WindowedProgress:
@@ -548,6 +579,7 @@ def _collect_window(
     settings: RunSettings,
     chunks: Sequence[str],
     progress: Callable[[PollProgress], None],
+    router: _DeliveryRouter | None = None,
 ) -> dict[str, list[EnrichmentResult]]:
     """One window's answers, by person, once they are in the ledger (raw payloads included there;
     the returned records carry none: they are what the attempts are made of)."""
@@ -560,8 +592,10 @@ def _collect_window(
         kwargs["interval_s"] = settings.poll_interval_s
     if settings.poll_timeout_s is not None:
         kwargs["timeout_s"] = settings.poll_timeout_s
-    if settings.webhook_url and getattr(client, "takes_deliveries", False):
-        kwargs["deliveries"] = _delivery_reader(ledger, run.provider, run.day)
+    if router is not None:
+        kwargs["deliveries"] = router.reader(
+            {s.provider_ref for s in submissions if s.provider_ref}
+        )
         if settings.webhook_grace_s is not None:
             kwargs["grace_s"] = settings.webhook_grace_s
     by_person: dict[str, list[EnrichmentResult]] = {}

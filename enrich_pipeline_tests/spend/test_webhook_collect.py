@@ -471,3 +471,45 @@ def test_a_missing_receiver_is_named_once_and_nothing_is_lost(
     with caplog.at_level(logging.WARNING, logger="enrich_pipeline.providers"):
         assert collect([{"a2": "delivered"}])["a2"] == "delivered"
     assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_a_day_collected_in_windows_reads_each_delivery_once_more_at_most(
+    sandbox: SandboxServer,
+    lemlist: LemlistClient,
+    ledger: Ledger,
+    receiver: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Windows of whole submit calls (memory bounded by the window): every window is answered from
+    the deliveries with no poll, and a delivery that arrived while an earlier window was collected
+    is read again only by the window it answers, not by every window."""
+    requests = _requests(sandbox, 60)
+    read: list[int] = []
+    after, by_id = ledger.deliveries_after, ledger.deliveries_by_id
+
+    def counted_after(*args: Any, **kwargs: Any) -> list[tuple[int, object]]:
+        rows = after(*args, **kwargs)
+        read.extend(i for i, _ in rows)
+        return rows
+
+    def counted_by_id(*args: Any, **kwargs: Any) -> list[tuple[int, object]]:
+        rows = by_id(*args, **kwargs)
+        read.extend(i for i, _ in rows)
+        return rows
+
+    monkeypatch.setattr(ledger, "deliveries_after", counted_after)
+    monkeypatch.setattr(ledger, "deliveries_by_id", counted_by_id)
+    settings = RunSettings(
+        batch_max=10,
+        poll_interval_s=0.01,
+        poll_timeout_s=10,
+        webhook_url=webhook_url(receiver.url, "lemlist"),
+        webhook_grace_s=5.0,
+        collect_window=25,  # 3 windows of 2 submit calls
+    )
+    run = run_provider("lemlist", lemlist, ledger, DAY, requests, settings)
+    assert _calls(sandbox, POLL) == 0 and _calls(sandbox, BULK) == 6
+    assert run.count(Outcome.PENDING) == 0 and run.by_webhook == 60
+    assert ledger.counts() == {"completed": 60, "results": 60}
+    assert len(set(read)) == 60 and len(read) <= 2 * 60  # each once, at most once more
+    assert run.credits_spent == sandbox.counters()["credits_net"]["lemlist"]

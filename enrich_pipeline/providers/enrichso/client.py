@@ -337,6 +337,11 @@ class EnrichsoClient(TransportClient):
             return None
         return self._records(view, [submission], leftovers=False)
 
+    @staticmethod
+    def delivery_refs(body: Any) -> list[str]:
+        """The batch a completion callback is about; per-item callbacks are not read by collect."""
+        return list(completed_batches([body]))
+
     def collect(
         self,
         submissions: Sequence[Submission],

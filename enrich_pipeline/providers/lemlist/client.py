@@ -37,7 +37,7 @@ from enrich_pipeline.providers.errors import (
     SubmitOutcomeUnknownError,
 )
 from enrich_pipeline.providers.lemlist.correlate import _Context
-from enrich_pipeline.providers.lemlist.deliveries import DeliveryReader
+from enrich_pipeline.providers.lemlist.deliveries import DeliveryReader, delivered_items, item_ref
 from enrich_pipeline.providers.lemlist.dialect import (
     BATCH_MAX,
     DEFAULT_BASE_URL,
@@ -278,6 +278,13 @@ class LemlistClient(TransportClient):
         )
         result = poll_result(body, _Context.of(submission))
         return None if result.record_status is RecordStatus.PENDING else [result]
+
+    @staticmethod
+    def delivery_refs(body: Any) -> list[str] | None:
+        """The enrichment ids a delivery answers ([] when it answers none), or None when an item
+        names none (then only its echoed metadata can tell: it is offered to every window)."""
+        refs = [item_ref(item) for _, item in delivered_items(body)]
+        return None if None in refs else [ref for ref in refs if ref]
 
     def collect(
         self,

@@ -70,7 +70,7 @@ def delivered_items(body: Any) -> Iterator[tuple[str, dict[str, Any]]]:
         yield kind, item
 
 
-def _item_ref(item: dict[str, Any]) -> str | None:
+def item_ref(item: dict[str, Any]) -> str | None:
     return _str(item.get("id")) or _str(item.get("enrichmentId")) or _str(item.get("_id"))
 
 
@@ -101,7 +101,7 @@ class DeliveryReader:
         return out
 
     def _ref_of(self, item: dict[str, Any]) -> str | None:
-        ref = _item_ref(item)
+        ref = item_ref(item)
         metadata = item.get("metadata")
         if ref is not None:
             submission = self.by_ref.get(ref)
