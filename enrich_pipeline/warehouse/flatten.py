@@ -28,12 +28,12 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from enrich_pipeline.model import EnrichmentResult, LinkedinProfile, Phone
+from enrich_pipeline.warehouse import duck
 
 PROVIDER_ORDER_DEFAULT: tuple[str, ...] = ("lemlist", "enrichso", "thehog")
 
@@ -330,7 +330,7 @@ def _run(
         }
     )
     tables = {n: ATTEMPTS_SCHEMA.empty_table() if t is None else t for n, t in tables.items()}
-    with duckdb.connect() as con:
+    with duck.session() as con:
         con.execute("SET TimeZone = 'UTC'")
         for name, table in {**tables, "provider_order": order}.items():
             con.register(name, table)

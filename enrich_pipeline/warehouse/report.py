@@ -58,7 +58,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -67,6 +66,7 @@ from enrich_pipeline.model import PROVIDERS, WantedField
 from enrich_pipeline.providers.enrichso import PRODUCT_OF_FIELD
 from enrich_pipeline.spend.ledger import SentRequest
 from enrich_pipeline.spend.pricing import PRICES, price
+from enrich_pipeline.warehouse import duck
 
 REPORT_FIELDS: tuple[str, ...] = ("email", "phone", "linkedin")
 ALL_FIELDS = "all"
@@ -335,7 +335,7 @@ def provider_report(
         ),
     }
     params = {"day": day, "has_contacts": contacts is not None, "all_fields": ALL_FIELDS}
-    with duckdb.connect() as con:
+    with duck.session() as con:
         for name, table in tables.items():
             con.register(name, table)
         result = con.sql(_REPORT_SQL, params=params).to_arrow_table()
