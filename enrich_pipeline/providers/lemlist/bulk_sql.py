@@ -52,9 +52,13 @@ from enrich_pipeline.providers.lemlist.bulk_rules import (
 
 def _profile_sql(li: str) -> str:
     """`parse.linkedin_profile` of a profile struct, as the LINKEDIN struct of PARQUET_SCHEMA."""
-    role_date = (
-        'CASE WHEN r.date.start IS NOT NULL OR r.date."end" IS NOT NULL THEN r.date ELSE g.date END'
-    )
+    # A role's dates are its own, else its group's: chosen once per role (`x.date`), as a CASE
+    # copied into each of the six fields that read it cost 15% of the whole query.
+    roles = """list_transform(CASE WHEN len(g.profilePositions) > 0 THEN g.profilePositions
+                                   ELSE [NULL] END, lambda r: {
+            'role': r,
+            'date': CASE WHEN r.date.start IS NOT NULL OR r.date."end" IS NOT NULL THEN r.date
+                         ELSE g.date END})"""
     return f"""{{
         'url': CASE WHEN li_slug IS NOT NULL THEN 'https://www.linkedin.com/in/' || li_slug
                     ELSE lm_str({li}.linkedinUrl) END,
@@ -72,20 +76,18 @@ def _profile_sql(li: str) -> str:
         'summary': lm_str({li}.summary),
         'skills': lm_skills({li}.skills),
         'positions': flatten(list_transform(coalesce({li}.positionGroups, []), lambda g:
-            list_transform(CASE WHEN len(g.profilePositions) > 0 THEN g.profilePositions
-                                ELSE [NULL] END, lambda r: {{
-                'title': lm_str(r.title),
-                'company_name': coalesce(lm_str(r.companyName), lm_str(g.company.name)),
+            list_transform({roles}, lambda x: {{
+                'title': lm_str(x.role.title),
+                'company_name': coalesce(lm_str(x.role.companyName), lm_str(g.company.name)),
                 'company_domain': lm_domain(coalesce(lm_str(g.company.domain),
                                                      lm_str(g.company.website))),
-                'start_year': lm_int(({role_date}).start.year),
-                'start_month': lm_int(({role_date}).start.month),
-                'end_year': lm_int(({role_date})."end".year),
-                'end_month': lm_int(({role_date})."end".month),
-                'is_current': coalesce(({role_date}).start IS NOT NULL
-                                       OR ({role_date})."end" IS NOT NULL, false)
-                              AND lm_int(({role_date})."end".year) IS NULL,
-                'description': lm_str(r.description)}}))),
+                'start_year': lm_int(x.date.start.year),
+                'start_month': lm_int(x.date.start.month),
+                'end_year': lm_int(x.date."end".year),
+                'end_month': lm_int(x.date."end".month),
+                'is_current': coalesce(x.date.start IS NOT NULL OR x.date."end" IS NOT NULL, false)
+                              AND lm_int(x.date."end".year) IS NULL,
+                'description': lm_str(x.role.description)}}))),
         'education': []::STRUCT(school_name VARCHAR, degree_name VARCHAR,
                                 start_year BIGINT, end_year BIGINT)[],
         'photo_url': lm_str({li}.picture)
