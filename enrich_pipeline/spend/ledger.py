@@ -490,8 +490,11 @@ class Ledger(Claims, Deliveries, ErasureRecords):
             for chunk_start in range(0, len(requests), 500):
                 keys = [r.person_key for r in requests[chunk_start : chunk_start + 500]]
                 marks = ",".join("?" * len(keys))
+                # Without their raw payloads: a reused answer becomes an attempt, which keeps
+                # none, and a re-run of a large day would otherwise hold every payload at once.
                 rows = self._db.execute(
-                    f"SELECT person_key, submission_id, fields, result_json, record_status, "
+                    f"SELECT person_key, submission_id, fields, "
+                    f"{self._db.json_without('result_json', 'raw')}, record_status, "
                     f"COALESCE(cost_credits, 0), fetched_at FROM results "
                     f"WHERE provider = ? AND person_key IN ({marks}) "
                     f"AND fetched_at >= ? AND record_status IN ('found', 'not_found', 'failed') "

@@ -90,6 +90,15 @@ class RunSettings:
 AttemptSink = Callable[[Sequence[Attempt]], None]
 
 
+@dataclass(frozen=True)
+class Window:
+    """A collected window: the answers by person (in the ledger already, without payloads) and
+    what the ledger says each of its people was asked."""
+
+    answers: dict[str, list[EnrichmentResult]]
+    asked: list[EnrichmentRequest]
+
+
 @dataclass
 class ProviderRun:
     """What one provider step did. Its attempts are kept in `attempts`, or, with a `sink`, handed
@@ -243,12 +252,13 @@ def run_provider(
             request = rest[key]  # what was left to ask
         return attempts + [Attempt(r, request.fields, outcome_of(r)) for r in answers]
 
-    def answered(window: dict[str, list[EnrichmentResult]]) -> None:
+    def answered(window: Window) -> None:
         """A collected window: its people's answers are in the ledger; make their attempts."""
         if provider in BALANCE_CHECKED:
-            _defer_unserved(run, client, ledger, [plan[k] for k in window if k in plan], window)
+            # priced by what the ledger says each was asked (an earlier run's plan may differ)
+            _defer_unserved(run, client, ledger, window.asked, window.answers)
         batch: list[Attempt] = []
-        for key, answers in window.items():
+        for key, answers in window.answers.items():
             if key in plan and key not in made:
                 made.add(key)
                 batch += attempts_of(plan[key], answers)
@@ -262,10 +272,22 @@ def run_provider(
         provider, day, (r.person_key for r in requests if r.person_key not in made)
     )
 
+    # People whose attempt another run of the day completed while this one collected (their rows
+    # were open when the windows were planned): their answers are in the ledger, not deferred.
+    late = ledger.fresh_answers(
+        provider,
+        [r for r in requests if r.person_key not in made and r.person_key not in cached],
+        ttl=settings.ttl,
+        retry_failed_after=settings.retry_failed_after,
+    )
     batch: list[Attempt] = []
     for request in requests:
         key = request.person_key
         if key in made:
+            continue
+        if key in late:
+            found = late[key]
+            batch += [Attempt(r, found.covered, outcome_of(r), True) for r in found.results]
             continue
         attempts = attempts_of(request, [])
         if key in full:
@@ -520,7 +542,7 @@ def _collect(
     ledger: Ledger,
     settings: RunSettings,
     on_progress: Callable[[PollProgress], None] | None,
-    on_window: Callable[[dict[str, list[EnrichmentResult]]], None],
+    on_window: Callable[[Window], None],
 ) -> None:
     """Collect every open attempt of the day — by polling, or (webhook URL set, a client that reads
     deliveries) from the stored webhook deliveries first, polling only stragglers. Either way the
@@ -537,9 +559,19 @@ def _collect(
     if settings.webhook_url and getattr(client, "takes_deliveries", False):
         refs_of = getattr(client, "delivery_refs", lambda body: None)
         router = _DeliveryRouter(ledger, run.provider, run.day, refs_of)
+    timed_out = False
     for number, chunks in enumerate(windows, start=1):
         progress.start(number)
-        on_window(_collect_window(run, client, ledger, settings, chunks, progress, router))
+        # Once a window ended with jobs still unfinished (an outage, a stuck provider), the later
+        # windows are looked at once each instead of waiting their own full timeout: a day of 50
+        # windows must not wait 50 timeouts. What is unfinished stays pending for the next run.
+        window = _collect_window(
+            run, client, ledger, settings, chunks, progress, router, once=timed_out
+        )
+        timed_out = timed_out or any(
+            r.record_status is RecordStatus.PENDING for rs in window.answers.values() for r in rs
+        )
+        on_window(window)
 
 
 class _WindowedProgress:
@@ -580,18 +612,22 @@ def _collect_window(
     chunks: Sequence[str],
     progress: Callable[[PollProgress], None],
     router: _DeliveryRouter | None = None,
-) -> dict[str, list[EnrichmentResult]]:
+    *,
+    once: bool = False,
+) -> Window:
     """One window's answers, by person, once they are in the ledger (raw payloads included there;
     the returned records carry none: they are what the attempts are made of)."""
     open_now = ledger.open_submissions(run.provider, run.day, chunks)
     submissions = [s for o in open_now for s in o.submissions]
     if not submissions:
-        return {}
+        return Window({}, [])
     kwargs: dict[str, Any] = {"on_progress": progress}
     if settings.poll_interval_s is not None:
         kwargs["interval_s"] = settings.poll_interval_s
     if settings.poll_timeout_s is not None:
         kwargs["timeout_s"] = settings.poll_timeout_s
+    if once:
+        kwargs["timeout_s"] = 0.0  # one look at each job (and at the deliveries), no waiting
     if router is not None:
         kwargs["deliveries"] = router.reader(
             {s.provider_ref for s in submissions if s.provider_ref}
@@ -625,7 +661,8 @@ def _collect_window(
             len(stray),
         )
     # The payloads are in the ledger now: what is kept for the attempts is the normalised record.
-    return {
+    answers = {
         key: [r.model_copy(update={"raw": {}}) if r.raw else r for r in results]
         for key, results in by_person.items()
     }
+    return Window(answers, [o.request for o in open_now])

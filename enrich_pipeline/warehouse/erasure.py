@@ -455,6 +455,8 @@ def forget(
 
 def _rewrite_warehouse(warehouse: Warehouse, person: Person, matcher: Matcher) -> _WarehouseChanges:
     changes = _WarehouseChanges()
+    # Unfinished writes of killed steps may hold them too: removed, whatever their age.
+    warehouse.sweep_unfinished()
     for table_name, day in _partitions(warehouse):
         table = warehouse.read_partition(table_name, day, with_origin=True)  # kept on rewrite
         if table is None or not _may_hold(table, person, matcher):

@@ -40,6 +40,7 @@ import logging
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -58,6 +59,10 @@ log = logging.getLogger(__name__)
 VIEWS_FILE = "enrich.duckdb"
 LOCK_FILE = ".views.lock"
 PART_FILE = "part-0.parquet"
+# An unfinished write (a step killed while it appended windows) leaves `.part-0.parquet.<hex>.tmp`
+# beside the partition, holding people's data: the next write of that partition removes any such
+# file untouched for this long (a live writer appends at least every window), `forget` all of them.
+STALE_WRITE_S = 3600.0
 PARTITION_COLUMN = "date"
 PARQUET_COMPRESSION = "zstd"
 MODE_FILE = ".mode"  # sandbox | live: the world this folder's rows come from
@@ -147,6 +152,7 @@ class Warehouse:
         target = self.partition_path(table, day)
         self._stamp_mode()
         target.parent.mkdir(parents=True, exist_ok=True)
+        _sweep_unfinished(target.parent, STALE_WRITE_S)
         if PARTITION_COLUMN in data.column_names:
             data = data.drop_columns([PARTITION_COLUMN])
         data = _with_origin(data, origin or (self.mode.value if self.mode else None))
@@ -170,6 +176,7 @@ class Warehouse:
         target = self.partition_path(table, day)
         self._stamp_mode()
         target.parent.mkdir(parents=True, exist_ok=True)
+        _sweep_unfinished(target.parent, STALE_WRITE_S)
         stamp = origin or (self.mode.value if self.mode else None)
         if PARTITION_COLUMN in schema.names:
             schema = schema.remove(schema.get_field_index(PARTITION_COLUMN))
@@ -189,6 +196,16 @@ class Warehouse:
         finally:
             temp.unlink(missing_ok=True)  # only still there when the write failed
         _fsync_dir(target.parent)
+
+    def sweep_unfinished(self, older_than_s: float = 0.0) -> int:
+        """Remove unfinished partition writes (temp files) of every table untouched for
+        `older_than_s` seconds; returns how many. `forget` removes them all: a write in progress
+        then fails at its end and is run again from the ledger."""
+        return sum(
+            _sweep_unfinished(folder, older_than_s)
+            for folder in self.root.glob("*/date=*")
+            if folder.is_dir()
+        )
 
     def read_partition(
         self,
@@ -331,6 +348,19 @@ def connect_readonly(root: Path | str) -> duckdb.DuckDBPyConnection:
 
 
 # ------------------------------------------------------------------------------------ helpers
+
+
+def _sweep_unfinished(folder: Path, older_than_s: float) -> int:
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for temp in folder.glob(f".{PART_FILE}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):  # its writer finished or removed it meanwhile
+            if temp.stat().st_mtime <= cutoff:
+                temp.unlink()
+                removed += 1
+    return removed
 
 
 def _with_origin(data: pa.Table, origin: str | None) -> pa.Table:

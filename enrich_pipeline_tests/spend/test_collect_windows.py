@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,3 +114,79 @@ def test_a_window_never_splits_a_provider_job_even_when_one_call_outgrows_it(
     assert run.new_submissions == 24
     assert ledger.counts()["completed"] == 24
     assert run.credits_spent == sandbox.counters()["credits_net"]["thehog"]
+
+
+def test_people_another_run_answers_while_this_one_collects_are_answered_not_deferred(
+    sandbox: SandboxServer, ledger: Ledger, tmp_path: Path
+) -> None:
+    """Windows are planned once; a later window's jobs may be collected by another run of the day
+    meanwhile (a re-run, the CLI). Their answers are in the ledger: this run reports them, it does
+    not call the people deferred."""
+    lemlist = LemlistClient.create(
+        sandbox.state.config.lemlist_api_key, base_url=sandbox.base_url("lemlist"), speed=0.01
+    )
+    requests = _requests(sandbox, 20, frozenset({WantedField.EMAIL}))
+    settings = RunSettings(batch_max=10, poll_interval_s=0.01, poll_timeout_s=10, collect_window=10)
+    other_runs: list[int] = []
+
+    def another_run_collects_everything(_: PollProgress) -> None:
+        if other_runs:
+            return
+        other = Ledger(tmp_path / "state" / "ledger.sqlite")  # the same ledger, its own connection
+        try:
+            other_runs.append(
+                len(run_provider("lemlist", lemlist, other, DAY, requests, settings).attempts)
+            )
+        finally:
+            other.close()
+
+    run = run_provider(
+        "lemlist",
+        lemlist,
+        ledger,
+        DAY,
+        requests,
+        settings,
+        on_progress=another_run_collects_everything,
+    )
+    lemlist.close()
+    assert other_runs == [20]
+    assert run.count(Outcome.DEFERRED) == 0 and len(run.attempts) == 20
+    world = sandbox.state.world
+    expected = {
+        f"li:/in/{p.linkedin_slug}": world.knowledge("lemlist", p).email for p in world.people[:20]
+    }
+    found = {
+        a.result.person_key: a.result.email for a in run.attempts if a.outcome is Outcome.FOUND
+    }
+    assert found == {k: v for k, v in expected.items() if v}
+    assert ledger.counts() == {"completed": 20, "results": 20}  # nobody asked twice
+
+
+def test_after_a_window_times_out_the_later_windows_are_looked_at_once_not_waited_for(
+    sandbox: SandboxServer, ledger: Ledger
+) -> None:
+    """A stuck provider must not cost one full timeout per window (50 windows on a 100k day):
+    once a window ends with unfinished jobs, each later job is polled once and left pending."""
+    lemlist = LemlistClient.create(
+        sandbox.state.config.lemlist_api_key, base_url=sandbox.base_url("lemlist"), speed=0.01
+    )
+    sandbox.admin("POST", "faults", json={"provider": "lemlist", "kind": "job_stuck", "count": 30})
+    polls: Counter[str] = Counter()
+    poll = lemlist.poll
+
+    def counted(submission: Any) -> Any:
+        polls[submission.person_key] += 1
+        return poll(submission)
+
+    lemlist.poll = counted  # type: ignore[method-assign]
+    requests = _requests(sandbox, 30, frozenset({WantedField.EMAIL}))
+    settings = RunSettings(
+        batch_max=10, poll_interval_s=0.01, poll_timeout_s=0.3, collect_window=10
+    )
+    run = run_provider("lemlist", lemlist, ledger, DAY, requests, settings)
+    lemlist.close()
+    assert run.count(Outcome.PENDING) == 30  # stuck: pending, never "not found"
+    first, *later = [requests[i : i + 10] for i in (0, 10, 20)]
+    assert all(polls[r.person_key] > 1 for r in first)  # the first window waited its timeout
+    assert all(polls[r.person_key] == 1 for window in later for r in window)

@@ -340,3 +340,37 @@ def test_three_processes_write_and_refresh_at_once(tmp_path: Path) -> None:
         assert scalar(con, "SELECT count(*) FROM contacts_latest") == 150
     leftovers = [p for p in root.rglob("*") if p.name.endswith((".tmp", ".wal"))]
     assert leftovers == []
+
+
+def test_a_partition_written_in_pieces_appears_whole_or_not_at_all(tmp_path: Path) -> None:
+    store = Warehouse(tmp_path)
+    first = contacts_for(DAY1, {"p1": "a@x.io"})
+    store.write_partition("contacts", DAY1, first)
+    with (
+        pytest.raises(RuntimeError),
+        store.partition_writer("contacts", DAY1, CONTACTS_SCHEMA) as append,
+    ):
+        append(contacts_for(DAY1, {"p2": "b@x.io"}))
+        raise RuntimeError("the step died between two windows")
+    assert store.read_partition("contacts", DAY1) == first  # the previous file, untouched
+    assert files_in(tmp_path / "contacts" / "date=2024-05-01") == ["part-0.parquet"]
+    with store.partition_writer("contacts", DAY1, CONTACTS_SCHEMA) as append:
+        append(contacts_for(DAY1, {"p2": "b@x.io"}))
+        append(contacts_for(DAY1, {"p3": "c@x.io"}))
+    assert store.read_partition("contacts", DAY1).column("person_key").to_pylist() == ["p2", "p3"]
+
+
+def test_unfinished_writes_of_killed_steps_are_swept(tmp_path: Path) -> None:
+    """A step killed mid-write leaves its temp file (people's data) beside the partition: the next
+    write removes it once it is stale, `forget` (sweep_unfinished) whatever its age."""
+    store = Warehouse(tmp_path)
+    store.write_partition("contacts", DAY1, contacts_for(DAY1, {"p1": "a@x.io"}))
+    folder = tmp_path / "contacts" / "date=2024-05-01"
+    killed = folder / ".part-0.parquet.killed.tmp"
+    killed.write_bytes(b"people")
+    os.utime(killed, (0, 0))  # untouched for decades
+    live = folder / ".part-0.parquet.live.tmp"  # a step appending right now
+    live.write_bytes(b"people")
+    store.write_partition("contacts", DAY1, contacts_for(DAY1, {"p1": "a@x.io"}))
+    assert not killed.exists() and live.exists()
+    assert store.sweep_unfinished() == 1 and not live.exists()
