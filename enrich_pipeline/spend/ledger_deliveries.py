@@ -41,15 +41,16 @@ class Deliveries:
         return [json.loads(body) for (body,) in rows]
 
     def deliveries_after(
-        self, provider: str, after_id: int, *, since: str = ""
+        self, provider: str, after_id: int, *, since: str = "", limit: int | None = None
     ) -> list[tuple[int, object]]:
         """(id, body) of `provider`'s deliveries stored after delivery `after_id` and received at
-        or after `since` (ISO time), oldest first: read repeatedly with the last id seen, each
-        delivery is read once."""
+        or after `since` (ISO time), oldest first, at most `limit`: read repeatedly with the last
+        id seen, each delivery is read once."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, body_json FROM webhook_deliveries "
-                "WHERE provider = ? AND received_at >= ? AND id > ? ORDER BY id",
+                "WHERE provider = ? AND received_at >= ? AND id > ? ORDER BY id"
+                + ("" if limit is None else f" LIMIT {int(limit)}"),
                 (provider, since, after_id),
             ).fetchall()
         return [(int(row_id), json.loads(body)) for row_id, body in rows]

@@ -59,7 +59,8 @@ BALANCE_CHECKED = frozenset({"lemlist"})
 # no new job and no extra credits. lemlist and enrich.so document no such key (1.1, 2.1).
 IDEMPOTENT_SUBMITS = frozenset({"thehog"})
 
-ATTEMPTS_PER_SINK_CALL = 2_000  # people left without an answer are handed on this many at a time
+ATTEMPTS_PER_SINK_CALL = 2_000
+DELIVERY_PAGE = 2_000  # stored webhook deliveries read at a time  # people left without an answer are handed on this many at a time
 
 
 class EnrichmentClient(Protocol):
@@ -518,19 +519,22 @@ class _DeliveryRouter:
             nonlocal backlog
             bodies = [body for _, body in self.ledger.deliveries_by_id(self.provider, backlog)]
             backlog = []
-            rows = self.ledger.deliveries_after(self.provider, self.last_id, since=self.since)
-            if rows:
+            # A page at a time: a re-run may find a whole day of deliveries stored; only this
+            # window's are kept, the others are indexed and dropped.
+            while rows := self.ledger.deliveries_after(
+                self.provider, self.last_id, since=self.since, limit=DELIVERY_PAGE
+            ):
                 self.last_id = rows[-1][0]
-            for delivery_id, body in rows:
-                names = self.refs_of(body)
-                if names is None:
-                    self.everywhere.append(delivery_id)
-                    bodies.append(body)
-                    continue
-                for ref in names:
-                    self.routed.setdefault(ref, []).append(delivery_id)
-                if any(ref in refs for ref in names):
-                    bodies.append(body)
+                for delivery_id, body in rows:
+                    names = self.refs_of(body)
+                    if names is None:
+                        self.everywhere.append(delivery_id)
+                        bodies.append(body)
+                        continue
+                    for ref in names:
+                        self.routed.setdefault(ref, []).append(delivery_id)
+                    if any(ref in refs for ref in names):
+                        bodies.append(body)
             return bodies
 
         return read
