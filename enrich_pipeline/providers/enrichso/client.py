@@ -24,6 +24,7 @@ past the usual length, because EnrichsoClient is one class whose methods share i
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Self
 
@@ -391,12 +392,24 @@ class EnrichsoClient(TransportClient):
                 cost_of=cost_of,
             )
         else:
+            announced: dict[str, float] = {}  # batches said to be over, not read yet: last look
 
             def completed() -> dict[str, BatchView]:
-                done = {}
+                """Batches a completion callback announced, read now. One the API does not show
+                as over yet (or a 429/503 on the read) is looked at again every `interval`."""
+                now = time.monotonic()
                 for ref in completed_batches(deliveries()):
-                    if ref in groups and (view := poll_once(ref)) is not None:
-                        done[ref] = view  # fetched now: the callback said it is over
+                    if ref in groups:
+                        announced.setdefault(ref, now - interval)
+                done = {}
+                for ref, looked in list(announced.items()):
+                    if now - looked < interval:
+                        continue
+                    if (view := poll_once(ref)) is None:
+                        announced[ref] = now
+                    else:
+                        done[ref] = view
+                        del announced[ref]
                 return done
 
             finished, _ = wait_for_deliveries(
