@@ -19,30 +19,13 @@ from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.spend.ledger import Ledger
 from enrich_pipeline.spend.runner import RunSettings, run_provider
 from enrich_pipeline.webhooks.receiver import WebhookReceiver, webhook_url
+from enrich_pipeline_tests.providers.test_enrichso_flatten import FINDER_DONE, PHONE_HOOK
+from enrich_pipeline_tests.spend.webhook_fixtures import ledger, ledger_path, receiver
 
 DAY = "2026-11-02"
 STATUS = "GET /email-finder/batch/{batchId}"
 RESULTS = "GET /email-finder/batch/{batchId}/results"
 PEOPLE = 12
-
-
-@pytest.fixture
-def ledger_path(tmp_path: Path) -> Path:
-    return tmp_path / "state" / "ledger.sqlite"
-
-
-@pytest.fixture
-def receiver(ledger_path: Path) -> Iterator[WebhookReceiver]:
-    ledger_path.parent.mkdir(parents=True, exist_ok=True)
-    with WebhookReceiver(ledger_path) as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def ledger(ledger_path: Path, receiver: WebhookReceiver) -> Iterator[Ledger]:
-    ledger = Ledger(ledger_path)
-    yield ledger
-    ledger.close()
 
 
 @pytest.fixture
@@ -141,28 +124,14 @@ def test_a_batch_whose_callbacks_were_lost_is_polled_after_the_grace(
 
 
 def test_completion_callbacks_name_their_batch_and_nothing_else_does() -> None:
-    documented = {
-        "event": "finder.completed",
-        "timestamp": "2026-03-02T10:21:30.000Z",
-        "data": {
-            "job_id": "6f1c2a9e4b7d3c0012ab3600",
-            "status": "completed",
-            "total_items": 2,
-            "successful": 1,
-            "failed": 1,
-            "completed_at": "2026-03-02T10:21:30.000Z",
-            "found": 1,
-            "not_found": 1,
-        },
-    }
-    item = {
-        "event": "webhook:phone_result.completed",
-        "timestamp": "2026-03-02T10:30:02.000Z",
-        "data": {"job_id": "6f1c2a9e4b7d3c0012ab3900", "result_id": "x@y.io", "type": "success"},
-    }
+    documented = FINDER_DONE  # providers.md 2.9
+    item = PHONE_HOOK
     failed_phones = {
         "event": "webhook:phone_completion.completed",
         "data": {"jobId": "abc", "status": "failed"},  # ASSUMPTION (2.9) and a camelCase id
     }
     bodies = [documented, item, failed_phones, "not json", {"event": "finder.completed"}]
     assert list(completed_batches(bodies)) == ["finder:6f1c2a9e4b7d3c0012ab3600", "phones:abc"]
+
+
+__all__ = ["ledger", "ledger_path", "receiver"]  # fixtures used here

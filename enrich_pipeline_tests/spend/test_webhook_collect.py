@@ -32,6 +32,7 @@ from enrich_pipeline.spend.ledger import Ledger
 from enrich_pipeline.spend.runner import RunSettings, run_provider
 from enrich_pipeline.webhooks.receiver import WebhookReceiver, webhook_url
 from enrich_pipeline_tests.providers.test_lemlist_flatten import WEBHOOK_DONE
+from enrich_pipeline_tests.spend.webhook_fixtures import ledger, ledger_path, receiver
 
 DAY = "2026-11-02"
 POLL = "GET /enrich/{enrichId}"
@@ -41,25 +42,6 @@ ALL_FIELDS = frozenset({WantedField.EMAIL, WantedField.PHONE, WantedField.LINKED
 # long next to a job (50 ms at speed 0.01): a run whose deliveries all arrive ends before it, even
 # on a loaded machine; it only costs time in the straggler test.
 POLLING = RunSettings(batch_max=500, poll_interval_s=0.01, poll_timeout_s=10)
-
-
-@pytest.fixture
-def ledger_path(tmp_path: Path) -> Path:
-    return tmp_path / "state" / "ledger.sqlite"
-
-
-@pytest.fixture
-def receiver(ledger_path: Path) -> Iterator[WebhookReceiver]:
-    ledger_path.parent.mkdir(parents=True, exist_ok=True)
-    with WebhookReceiver(ledger_path) as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def ledger(ledger_path: Path, receiver: WebhookReceiver) -> Iterator[Ledger]:
-    ledger = Ledger(ledger_path)
-    yield ledger
-    ledger.close()
 
 
 @pytest.fixture
@@ -514,3 +496,6 @@ def test_a_day_collected_in_windows_reads_each_delivery_once_more_at_most(
     assert ledger.counts() == {"completed": 60, "results": 60}
     assert len(set(read)) == 60 and len(read) <= 2 * 60  # each once, at most once more
     assert run.credits_spent == sandbox.counters()["credits_net"]["lemlist"]
+
+
+__all__ = ["ledger", "ledger_path", "receiver"]  # fixtures used here
