@@ -223,13 +223,14 @@ def build_enrichment_asset(
                 allowed.binding,
             )
         warehouse = store.warehouse()
+        schema = attempts_partition([], day).schema
         preview_rows: list[dict[str, object]] = []
 
         try:
             with warehouse.partition_writer(
                 attempts_table_name(provider),
                 day,
-                attempts_partition([], day).schema,
+                schema,
                 origin=origin(store.mode, client.transport.base_url),  # e.g. live:api.lemlist.com
             ) as append:
 
@@ -276,7 +277,6 @@ def build_enrichment_asset(
         finally:
             client.close()
             ledger.close()
-        schema = attempts_partition([], day).schema
         table = warehouse.read_partition(attempts_table_name(provider), day, without=HEAVY)
         assert table is not None  # just written
         context.log.info(
