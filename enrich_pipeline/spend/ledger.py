@@ -44,6 +44,7 @@ from typing import Any
 from enrich_pipeline.mode import Mode
 from enrich_pipeline.model import (
     CostBasis,
+    EmailStatus,
     EnrichmentRequest,
     EnrichmentResult,
     RecordStatus,
@@ -112,6 +113,34 @@ class StoredResult:
     result: EnrichmentResult
 
 
+@dataclass(frozen=True, slots=True)
+class SentAnswer:
+    """What the day's figures read of a stored answer: its outcome, the email and its status, how
+    many phones, whether a profile came. Read by SQL from the stored JSON, so a day's report never
+    turns every answer (profile, positions, raw payload) back into a model (pipeline_scale.py: that
+    was a tenth of the run's CPU at speed 1)."""
+
+    provider_ref: str | None
+    record_status: RecordStatus
+    email: str | None = None
+    email_status: EmailStatus | None = None
+    phone_count: int = 0
+    has_profile: bool = False
+    cost_basis: CostBasis = CostBasis.UNKNOWN
+
+    @classmethod
+    def of(cls, result: EnrichmentResult) -> SentAnswer:
+        return cls(
+            result.provider_ref,
+            result.record_status,
+            result.email,
+            result.email_status,
+            len(result.phones),
+            result.linkedin is not None,
+            result.cost_basis,
+        )
+
+
 @dataclass(frozen=True)
 class SentRequest:
     """One request the ledger holds as sent for a day, whichever run sent it: a person's submission
@@ -127,7 +156,7 @@ class SentRequest:
     state: str
     fields: frozenset[WantedField]
     provider_ref: str | None
-    result: EnrichmentResult | None
+    result: SentAnswer | None
     cost_credits: int
 
 
@@ -550,9 +579,10 @@ class Ledger(Claims, Deliveries, ErasureRecords):
     def sent_requests(self, day: str, provider: str | None = None) -> list[SentRequest]:
         """What `day` paid for, read-only: every request sent for the day (states `submitted`,
         `unknown`, `completed`; never `intent`, `refused` or `call_failed`, which nothing was
-        charged for) with its stored answers, however many runs of the day there were. The answers
-        come without their raw payloads (`raw` empty): nothing that reads this needs them, and on a
-        large day they were most of the memory of the step that asked (pipeline_scale.py)."""
+        charged for) with its stored answers, however many runs of the day there were. An answer comes
+        as its `SentAnswer` summary, read in SQL: nothing that reads this needs the profile or the
+        raw payload, and on a large day they were most of the memory and CPU of the step that asked
+        (pipeline_scale.py)."""
         return list(self.iter_sent_requests(day, provider))
 
     def iter_sent_requests(
@@ -569,8 +599,7 @@ class Ledger(Claims, Deliveries, ErasureRecords):
             with self._lock:
                 rows = self._db.execute(
                     "SELECT s.id, s.provider, s.person_key, s.state, s.fields, s.provider_refs, "
-                    f"{self._db.json_without('r.result_json', 'raw')}, "
-                    "COALESCE(r.cost_credits, 0) "
+                    f"r.id, {self._answer_columns('r.result_json')}, COALESCE(r.cost_credits, 0) "
                     "FROM submissions AS s LEFT JOIN results AS r ON r.submission_id = s.id "
                     "WHERE s.id IN (SELECT id FROM submissions "
                     f"WHERE {' AND '.join(clauses)} AND id > ? ORDER BY id LIMIT ?) "
@@ -581,6 +610,19 @@ class Ledger(Claims, Deliveries, ErasureRecords):
                 return
             after = rows[-1][0]
             yield from _sent_of(day, rows)
+
+    def _answer_columns(self, column: str) -> str:
+        """SQL for the SentAnswer fields of the stored answer in `column` (after its provider_ref)."""
+        text = self._db.json_text
+        return ", ".join(
+            [
+                *(text(column, key) for key in ("provider_ref", "record_status", "email")),
+                text(column, "email_status"),
+                f"COALESCE({self._db.json_length(column, 'phones')}, 0)",
+                f"CASE WHEN {text(column, 'linkedin')} IS NULL THEN 0 ELSE 1 END",
+                text(column, "cost_basis"),
+            ]
+        )
 
     def counts(self) -> dict[str, int]:
         """Rows per submission state plus results: for summaries and tests."""
@@ -652,18 +694,15 @@ class Ledger(Claims, Deliveries, ErasureRecords):
 
 
 def _sent_of(day: str, rows: Sequence[tuple[Any, ...]]) -> Iterator[SentRequest]:
-    """SentRequests of submission rows joined with their results (ordered by submission)."""
+    """SentRequests of submission rows joined with their results (ordered by submission): the
+    submission's columns, the result's id (NULL: none yet), its `_answer_columns`, its cost."""
     by_submission: dict[int, list[tuple[Any, ...]]] = {}
     for row in rows:
         by_submission.setdefault(row[0], []).append(row)
     for sid, answers in by_submission.items():
-        _, provider_name, person, state, fields_json, refs_json, _, _ = answers[0]
+        provider_name, person, state, fields_json, refs_json = answers[0][1:6]
         fields = frozenset(WantedField(f) for f in json.loads(fields_json))
-        results = [
-            (EnrichmentResult.model_validate_json(row[6]), int(row[7]))
-            for row in answers
-            if row[6] is not None
-        ]
+        results = [(_answer(row[7:14]), int(row[14])) for row in answers if row[6] is not None]
         answered = {result.provider_ref for result, _ in results}
         pending = [
             ref
@@ -674,3 +713,16 @@ def _sent_of(day: str, rows: Sequence[tuple[Any, ...]]) -> Iterator[SentRequest]
         requests += [(ref, None, 0) for ref in pending]
         for ref, result, cost in requests or [(None, None, 0)]:
             yield SentRequest(sid, day, provider_name, person, state, fields, ref, result, cost)
+
+
+def _answer(columns: Sequence[Any]) -> SentAnswer:
+    ref, status, email, email_status, phones, profile, basis = columns
+    return SentAnswer(
+        ref,
+        RecordStatus(status),
+        email,
+        EmailStatus(email_status) if email_status else None,
+        int(phones),
+        bool(profile),
+        CostBasis(basis) if basis else CostBasis.UNKNOWN,
+    )

@@ -89,6 +89,10 @@ class LedgerDb(ABC):
         """SQL for the JSON document in `column` without its top-level `key`, as text."""
 
     @abstractmethod
+    def json_length(self, column: str, key: str) -> str:
+        """SQL for the length of the array at top-level `key` of the JSON document in `column`."""
+
+    @abstractmethod
     def contains(self, text_sql: str) -> str:
         """SQL true when `text_sql` contains the next `?` parameter."""
 
@@ -147,6 +151,9 @@ class SqliteDb(LedgerDb):
 
     def json_without(self, column: str, key: str) -> str:
         return f"json_remove({column}, '$.{key}')"
+
+    def json_length(self, column: str, key: str) -> str:
+        return f"json_array_length({column}, '$.{key}')"
 
     def contains(self, text_sql: str) -> str:
         return f"instr({text_sql}, ?) > 0"
@@ -224,6 +231,9 @@ class PostgresDb(LedgerDb):
 
     def json_without(self, column: str, key: str) -> str:
         return f"((({column})::jsonb - '{key}')::text)"
+
+    def json_length(self, column: str, key: str) -> str:
+        return f"jsonb_array_length(({column})::jsonb -> '{key}')"
 
     def contains(self, text_sql: str) -> str:
         return f"strpos({text_sql}, ?) > 0"

@@ -18,13 +18,16 @@ from enrich_pipeline.cli.main import main
 from enrich_pipeline.mode import Mode
 from enrich_pipeline.model import (
     CostBasis,
+    EmailStatus,
     EnrichmentRequest,
     EnrichmentResult,
+    LinkedinProfile,
+    Phone,
     RecordStatus,
     Submission,
     WantedField,
 )
-from enrich_pipeline.spend.ledger import Ledger, LedgerModeError
+from enrich_pipeline.spend.ledger import Ledger, LedgerModeError, SentAnswer
 from enrich_pipeline.spend.ledger_copy import LedgerCopyError, copy_ledger
 from enrich_pipeline.spend.ledger_schema import LATEST, LedgerSchemaError
 from enrich_pipeline.spend.ledger_sql import LedgerUnavailable, redact_url, to_psycopg
@@ -122,7 +125,14 @@ def test_an_attempt_goes_from_intent_to_completed_and_its_answers_are_stored_onc
         (intents[1].id, "bob", ["job-b1", "job-b2"]),
     ]
     pending = _answer("bob", "job-b2", RecordStatus.PENDING, None)
-    ledger.record_results(intents[1].id, [_answer("bob", "job-b1", cost=3), pending])
+    rich = _answer("bob", "job-b1", cost=3).model_copy(
+        update={
+            "email_status": EmailStatus.RISKY,
+            "phones": (Phone(number="+33612345678"), Phone(number="+33698765432")),
+            "linkedin": LinkedinProfile(url="https://www.linkedin.com/in/bob-example"),
+        }
+    )
+    ledger.record_results(intents[1].id, [rich, pending])
     ledger.record_results(intents[0].id, [_answer("alice", "job-a", cost=2)])
     ledger.record_results(intents[0].id, [_answer("alice", "job-a", cost=2)])  # polled twice
     assert [o.request.person_key for o in ledger.open_submissions("enrichso", DAY)] == ["bob"]
@@ -158,9 +168,15 @@ def test_an_attempt_goes_from_intent_to_completed_and_its_answers_are_stored_onc
         ("bob", "job-b1", "completed", 3),
         ("bob", "job-b2", "completed", 1),
     ]
-    # the day's figures come without the raw payloads (kept in results(), left out here)
-    assert any(s.result.raw for s in ledger.results(day=DAY))
-    assert all(s.result is not None and s.result.raw == {} for s in ledger.sent_requests(DAY))
+    # the day's figures read a summary of each answer, in SQL: the same as the stored model's
+    stored_answers = {
+        s.result.provider_ref: SentAnswer.of(s.result) for s in ledger.results(day=DAY)
+    }
+    assert {s.provider_ref: s.result for s in ledger.sent_requests(DAY)} == stored_answers
+    assert stored_answers["job-b1"] == SentAnswer(
+        "job-b1", RecordStatus.FOUND, "bob@example.test", EmailStatus.RISKY, 2, True,
+        CostBasis.REPORTED,
+    )  # fmt: skip
 
 
 def test_one_active_attempt_per_person_provider_and_day_and_no_claim_after_anothers_answer(

@@ -34,7 +34,7 @@ from enrich_pipeline.sandbox.endpoint import forget_sandbox_endpoint
 from enrich_pipeline.sandbox.prospects import make_prospects, write_prospect_file
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.settings import Settings
-from enrich_pipeline.spend.ledger import Ledger, SentRequest
+from enrich_pipeline.spend.ledger import Ledger, SentAnswer, SentRequest
 from enrich_pipeline.spend.runner import outcome_of
 from enrich_pipeline.warehouse.report import (
     REPORT_COLUMNS,
@@ -125,7 +125,9 @@ def ledger_of(*attempts: Attempt, day: str = DAY) -> list[SentRequest]:
             ),
             fields=a.fields,
             provider_ref=a.result.provider_ref,
-            result=None if a.result.record_status is RecordStatus.PENDING else a.result,
+            result=None
+            if a.result.record_status is RecordStatus.PENDING
+            else SentAnswer.of(a.result),
             cost_credits=a.result.cost_credits or 0,
         )
         for i, a in enumerate(attempts)
@@ -320,7 +322,7 @@ def test_an_unattributed_answer_asks_the_field_its_product_names() -> None:
         cost_credits=10,
     )
     sent = [SentRequest(1, DAY, "enrichso", "unattributed:reverse:b9", "completed", frozenset(),
-                        "reverse:b9", stray, 10)]  # fmt: skip
+                        "reverse:b9", SentAnswer.of(stray), 10)]  # fmt: skip
     rows = by_row(provider_report(sent, None, None, day=DAY))
     assert rows[("enrichso", "linkedin")] == (1, 0, 1, 1.0, None, 10, 10.0, 1, None)
     assert rows[("enrichso", "all")][5] == 10
