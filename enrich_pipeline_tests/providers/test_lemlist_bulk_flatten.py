@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -356,3 +357,68 @@ def test_a_payload_the_python_reader_crashes_on(tmp_path: Path) -> None:
     assert out.read_bytes() == want.read_bytes()
     first = json.loads(out.read_text().splitlines()[0])
     assert first["record_status"] == "failed" and "ValueError" in first["reason"]
+
+
+def test_two_threads_keep_the_order_and_the_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file of several of DuckDB's 32 MiB JSON buffers is transformed by two threads (`bulk_sql.
+    threads_for`): the records stay in input order and are the Python reader's, with the rules'
+    cache shared by both threads, and the Parquet file is the same as with one thread."""
+    from enrich_pipeline.providers.lemlist import bulk_sql
+
+    monkeypatch.setattr(bulk_sql, "PARALLEL_FROM_BYTES", 0)
+    long = "x" * 3_800  # 9,000 payloads fill more than one buffer
+    rows = []
+    for i in range(9000):
+        if i % 97 == 0:  # many items: the Python reader
+            rows.append({"type": "enrichmentDone", "data": [{"id": f"r{i}"}, {"id": f"r{i}b"}]})
+            continue
+        profile = {
+            "linkedinUrl": f"linkedin.com/in/P{i % 700}/",
+            "companyDomain": f"d{i % 50}.io",
+            "summary": f"{i} {long}",
+        }
+        item = {"id": f"r{i}", "data": {"linkedin_enrichment": profile}}
+        rows.append({"type": "enrichmentDone", "data": [item]})
+    source = tmp_path / "big.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert source.stat().st_size > 32 * 2**20
+    assert bulk_sql.threads_for(source.stat().st_size) == min(2, os.cpu_count() or 1)
+    out, want = tmp_path / "sql.jsonl", tmp_path / "python.jsonl"
+    _flatten(source, out, "--sql")
+    _flatten(source, want, "--no-sql")
+    assert out.read_bytes() == want.read_bytes()
+    refs = [json.loads(line)["provider_ref"] for line in out.read_text().splitlines()]
+    expected = [x for i in range(9000) for x in ([f"r{i}", f"r{i}b"] if i % 97 == 0 else [f"r{i}"])]
+    assert refs == expected
+    # the batches are cut again to --batch-size: the Parquet file is the one thread's, byte for byte
+    two, one = tmp_path / "two.parquet", tmp_path / "one.parquet"
+    _flatten(source, two, "--format", "parquet", "--batch-size", "1000")
+    monkeypatch.setattr(bulk_sql, "PARALLEL_FROM_BYTES", 2**62)
+    _flatten(source, one, "--format", "parquet", "--batch-size", "1000")
+    assert two.read_bytes() == one.read_bytes()
+
+
+def test_arrow_built_without_pa_array_is_the_same() -> None:
+    """The UDFs' string arrays and the Python records' table are built without `pa.array` of
+    Python objects (which imports pandas): same values and types as `pa.array` / `from_pylist`."""
+    import pyarrow as pa
+
+    from enrich_pipeline.providers.lemlist import bulk, bulk_rules
+    from enrich_pipeline.providers.lemlist.bulk import python_records
+
+    for values in ([], [None], ["a"], ["é", None, "", "x\ty"], [None] * 9 + ["z"], ["a"] * 70):
+        got = bulk_rules.strings(values)
+        got.validate(full=True)
+        assert got.equals(pa.array(values, pa.string()))
+    stamp = datetime.fromisoformat(STAMP)
+    records = [
+        r
+        for payload in [documented.WEBHOOK_DONE, documented.POLL_DONE, "garbage", ODD[11]]
+        for r in python_records(json.dumps(payload), stamp)
+    ]
+    rows = [{**r, "raw": json.dumps(r["raw"], ensure_ascii=False, sort_keys=True)} for r in records]
+    want = pa.Table.from_pylist(rows, schema=bulk.PARQUET_SCHEMA)
+    assert bulk._parquet_rows(records).equals(want)
+    assert bulk._parquet_rows([]).equals(want.slice(0, 0))

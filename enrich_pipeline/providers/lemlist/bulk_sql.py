@@ -24,12 +24,14 @@ How a payload flows:
    ...) sends the payload to Python (`in_sql` false).
 
 The identity rules (LinkedIn slug, registrable domain, E.164, the name+domain person_key) are the
-project's Python functions, called by DuckDB through Arrow UDFs once per distinct value of a vector
-(and cached across vectors), never once per field of a Python object. A rule that raises sends its
+project's Python functions, called by DuckDB through Arrow UDFs once per distinct value (cached
+across vectors and both threads), never once per field of a Python object. A rule that raises sends its
 payload to Python, which keeps it as a FAILED record as `flatten` does.
 """
 
 from __future__ import annotations
+
+import os
 
 import duckdb
 
@@ -419,15 +421,29 @@ $fetched_at AS fetched_at, CASE WHEN in_sql THEN raw END AS raw
 """
 
 
-def connect() -> duckdb.DuckDBPyConnection:
+# DuckDB reads a JSON file in buffers of 32 MiB, one per thread at a time: a smaller file is read
+# (and so transformed) by one thread whatever the setting, and a second thread only adds its
+# memory and start-up (measured: +0.4 s and +150 MiB at 25 MiB); from about two buffers on, two
+# threads take ~1.5x less time (200k payloads, 250 MiB: 24-26 s -> 16-17 s on 2 cores).
+PARALLEL_FROM_BYTES = 64 * 2**20
+
+
+def threads_for(size: int) -> int:
+    """DuckDB threads for an input of `size` bytes: two at most (see `connect`)."""
+    return min(2, os.cpu_count() or 1) if size >= PARALLEL_FROM_BYTES else 1
+
+
+def connect(threads: int = 1) -> duckdb.DuckDBPyConnection:
     """A connection with the UDFs and macros the query uses, keeping input order."""
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
-    # One thread: with two, the order-keeping streamed result buffers what the faster thread made
-    # while the other waits (e.g. on a Python rule), and memory grows with the input (measured:
-    # 600 MB at 20k payloads, 910 MB at 100k); with one it stays flat, and no slower on 2 cores.
-    con.execute("SET threads = 1")
+    # Two threads at most: each holds its own JSON buffers and vectors of the wide parsed struct
+    # (~300 MiB more at two threads), so more would cost memory faster than they save time; with
+    # two the peak stays flat in the input and under 1 GiB (measured 790-940 MiB from 200k to 1M
+    # payloads). Two threads used to be no faster, as the rules' UDFs held the GIL long enough to
+    # serialise them (see `per_distinct`).
+    con.execute(f"SET threads = {max(1, min(2, threads))}")
     for name, (rule, arity) in UDFS.items():
         con.create_function(
             name,
