@@ -276,7 +276,7 @@ class Transport:
             try:
                 try:
                     response = self.client.request(
-                        method, path, params=params, json=json_body, headers=headers
+                        method, self._url(path), params=params, json=json_body, headers=headers
                     )
                 finally:
                     pacing.settle()  # the provider counted it by now, if it ever will
@@ -358,6 +358,14 @@ class Transport:
             self.stats["retries"] += 1
             self.sleep(delay)
             waited = time.monotonic() - started
+
+    def _url(self, path: str) -> str:
+        """`path` under the client's base URL, as httpx would merge it, but given as one absolute
+        URL: httpx then parses it once instead of twice (a tenth of a poll's CPU, measured)."""
+        if "://" in path or self.client is None:
+            return path
+        base = str(self.client.base_url)  # "https://host" for a base without a path
+        return f"{base if base.endswith('/') else base + '/'}{path.lstrip('/')}"
 
     def request_json(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         """request() and parse JSON; an unreadable body is retried when the call is idempotent."""
