@@ -57,6 +57,9 @@ def _warm_up(module: str, attribute: str) -> None:
     if os.environ.get("DAGSTER_HOME"):
         with dg.DagsterInstance.get() as instance:
             instance.get_runs(limit=1)
+    from enrich_pipeline import heap
+
+    heap.settle()  # what every forked run inherits is never scanned by the collector again
 
 
 def _run(serialized_args: str, reply_fd: int) -> None:
