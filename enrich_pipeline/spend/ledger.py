@@ -612,12 +612,14 @@ class Ledger(Claims, Deliveries, ErasureRecords):
             yield from _sent_of(day, rows)
 
     def _answer_columns(self, column: str) -> str:
-        """SQL for the SentAnswer fields of the stored answer in `column` (after its provider_ref)."""
+        """SQL for the SentAnswer fields, in their order, of the stored answer in `column`."""
         text = self._db.json_text
         return ", ".join(
             [
-                *(text(column, key) for key in ("provider_ref", "record_status", "email")),
-                text(column, "email_status"),
+                *(
+                    text(column, k)
+                    for k in ("provider_ref", "record_status", "email", "email_status")
+                ),
                 f"COALESCE({self._db.json_length(column, 'phones')}, 0)",
                 f"CASE WHEN {text(column, 'linkedin')} IS NULL THEN 0 ELSE 1 END",
                 text(column, "cost_basis"),
