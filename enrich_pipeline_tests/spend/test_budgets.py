@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,13 +20,6 @@ from enrich_pipeline.spend.runner import RunSettings, run_provider
 
 DAY = "2026-11-02"
 FAST = RunSettings(batch_max=500, poll_interval_s=0.01, poll_timeout_s=10)
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    ledger = Ledger(tmp_path / "ledger.sqlite")
-    yield ledger
-    ledger.close()
 
 
 def lemlist_client(sandbox: SandboxServer) -> LemlistClient:

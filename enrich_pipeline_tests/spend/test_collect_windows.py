@@ -5,11 +5,9 @@ no provider job split between windows (sandbox over HTTP)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from enrich_pipeline.model import Attempt, EnrichmentRequest, Outcome, WantedField
 from enrich_pipeline.providers.lemlist import LemlistClient
@@ -20,13 +18,6 @@ from enrich_pipeline.spend.ledger import Ledger
 from enrich_pipeline.spend.runner import RunSettings, run_provider
 
 DAY = "2026-11-02"
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    ledger = Ledger(tmp_path / "state" / "ledger.sqlite")
-    yield ledger
-    ledger.close()
 
 
 def _requests(

@@ -28,13 +28,6 @@ BULK = "POST /v2/enrichments/bulk"
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    ledger = Ledger(tmp_path / "state" / "ledger.sqlite")
-    yield ledger
-    ledger.close()
-
-
-@pytest.fixture
 def lemlist(sandbox: SandboxServer) -> Iterator[LemlistClient]:
     client = LemlistClient.create(
         sandbox.state.config.lemlist_api_key, base_url=sandbox.base_url("lemlist"), speed=0.01
