@@ -295,15 +295,16 @@ def test_batch_submit_and_partial_success_poll_are_the_documented_examples(
 def test_async_lifecycle_queued_processing_succeeded_and_charge_on_completion(
     sandbox: SandboxServer, thehog_http: httpx.Client
 ) -> None:
-    # queued 150 ms, processing 900 ms: long enough to see every phase on a loaded machine
-    sandbox.admin("POST", "config", json={"speed": 0.3})
+    # queued 500 ms, processing 3 s: long enough to see every phase on a loaded machine (at 0.3,
+    # queued 150 ms, a fresh-clone `make test` once missed it between the submit and first poll)
+    sandbox.admin("POST", "config", json={"speed": 1.0})
     person = fully_known(sandbox)
     accepted = thehog_http.post(
         "/api/enrichments",
         json={"identifiers": [{"linkedin_url": person.linkedin_url}], "fields": ["contact.email"]},
     ).json()
     seen: list[tuple[str, int]] = []
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 15
     while not seen or seen[-1][0] not in TERMINAL:
         wallet = balance(sandbox)  # read first: if the poll then says unfinished, so was the job
         body = thehog_http.get(accepted["pollUrl"]).json()
