@@ -51,7 +51,7 @@ from enrich_pipeline.model import (
     Submission,
     WantedField,
 )
-from enrich_pipeline.spend.ledger_claims import Claims, Intent, process_id
+from enrich_pipeline.spend.ledger_claims import ACTIVE_STATES, Claims, Intent, process_id
 from enrich_pipeline.spend.ledger_deliveries import Deliveries
 from enrich_pipeline.spend.ledger_erasure import ErasureRecords
 from enrich_pipeline.spend.ledger_schema import migrate
@@ -235,8 +235,9 @@ class Ledger(Claims, Deliveries, ErasureRecords):
         planned_at: datetime | None = None,
     ) -> list[Intent]:
         """Before the HTTP call: one `intent` row per person, all in one chunk (this call). A person
-        who already has an active attempt for this provider and day (another run holds them, or
-        their submit is unknown) is not claimed: the returned intents are the ones to send.
+        who already has an active attempt for this provider, this day or another (another run holds
+        them, their submit is unknown, or an earlier day's job is not answered yet), is not
+        claimed: the returned intents are the ones to send.
         `planned_at`: when the caller read the ledger to make its plan; a person another process
         claimed, or whose attempt another process completed, for this provider and day since then
         is not claimed either (an intent in flight at planning time is not yet an open job, and once
@@ -249,18 +250,22 @@ class Ledger(Claims, Deliveries, ErasureRecords):
         owner = process_id()
         since = planned_at.astimezone(UTC).isoformat() if planned_at is not None else None
         intents: list[Intent] = []
+        # Held: an active attempt on another day (its job may run: see held_on_other_days), or,
+        # for this day, one another run claimed or completed since our plan was made.
+        held = f"SELECT 1 FROM submissions WHERE provider = ? AND person_key = ? AND ((day <> ? AND state IN {ACTIVE_STATES})"
+        if since is not None:
+            held += (
+                " OR (day = ? AND (created_at >= ? OR completed_at >= ?) "
+                "AND (owner IS NULL OR owner <> ?))"
+            )
+        held += ") LIMIT 1"
         with self._tx() as db:
             for request in requests:
-                if (
-                    since is not None
-                    and db.execute(
-                        "SELECT 1 FROM submissions WHERE provider = ? AND person_key = ? AND day = ? "
-                        "AND (created_at >= ? OR completed_at >= ?) AND (owner IS NULL OR owner <> ?) "
-                        "LIMIT 1",
-                        (provider, request.person_key, day, since, since, owner),
-                    ).fetchone()
-                ):
-                    continue  # another run took or answered them after our plan was made
+                params = (provider, request.person_key, day)
+                if since is not None:
+                    params += (day, since, since, owner)
+                if db.execute(held, params).fetchone():
+                    continue  # held elsewhere: another day's attempt, or another run since our plan
                 inserted = db.execute(
                     "INSERT INTO submissions (provider, person_key, day, fields, request_json, "
                     "state, created_at, chunk, owner, origin) "
@@ -438,18 +443,26 @@ class Ledger(Claims, Deliveries, ErasureRecords):
             for row in rows
         ]
 
-    def open_windows(self, provider: str, day: str, people: int) -> list[list[str]]:
+    def open_windows(
+        self, provider: str, day: str, people: int, chunks: Sequence[str] | None = None
+    ) -> list[list[str]]:
         """The day's open attempts as windows of whole submit calls (chunks), oldest first, each of
         about `people` people (one call more than that when a single call holds more). A provider
         job never spans two calls, so a window can be collected on its own: collecting window by
-        window bounds what is held in memory by the window, not by the day."""
+        window bounds what is held in memory by the window, not by the day. `chunks`: only these
+        calls (another day's, holding people a run of a later day wants)."""
+        where, wanted = "", tuple(chunks or ())
+        if chunks is not None:
+            if not chunks:
+                return []
+            where = f" AND coalesce(chunk, '') IN ({', '.join('?' for _ in wanted)})"
         with self._lock:
             world, params = self._same_world("origin")
             rows = self._db.execute(
                 "SELECT coalesce(chunk, ''), count(*) FROM submissions "
-                f"WHERE provider = ? AND day = ? AND state = 'submitted' AND {world} "
+                f"WHERE provider = ? AND day = ? AND state = 'submitted' AND {world}{where} "
                 "GROUP BY coalesce(chunk, '') ORDER BY min(id)",
-                (provider, day, *params),
+                (provider, day, *params, *wanted),
             ).fetchall()
         windows: list[list[str]] = []
         size = 0

@@ -58,6 +58,22 @@ class UnsettledAttempt:
     created_at: str
 
 
+# An attempt in one of these states may still be answered, so its person is not sent again: at most
+# one per provider, person and day (the one_active_attempt index) and none on another day
+# (`record_intents` checks it inside its write transaction, which is the ledger's only writer).
+ACTIVE_STATES = "('intent', 'submitted', 'unknown')"
+
+
+@dataclass(frozen=True)
+class HeldAttempt:
+    """A person's active attempt on another day: what holds them back from a new submit."""
+
+    day: str
+    state: str  # intent | submitted | unknown
+    reason: str
+    chunk: str
+
+
 @dataclass(frozen=True)
 class UnknownChunk:
     """One submit call whose outcome is unknown, as it was sent: replaying exactly these requests
@@ -99,29 +115,54 @@ class Claims:
         return len(dead)
 
     def unknown_chunks(self, provider: str, day: str) -> list[UnknownChunk]:
-        """Submit calls of `day` every row of which is still `unknown`, oldest first."""
+        """Submit calls of `day` with people still `unknown`, oldest first, each with those people
+        only, in the order they were sent. One runner submit can be several provider calls (The
+        Hog: one per set of fields, at most 100 identifiers each): when a later call was lost, the
+        people of the answered calls are `submitted` and only the rest are unknown. The answered
+        calls are whole blocks of their set of fields, so the unknown people, resent in order under
+        the same attempt, split into the very calls that were lost: same bodies, same keys."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT chunk, id, request_json, state, error FROM submissions "
-                "WHERE provider = ? AND day = ? AND chunk IN (SELECT chunk FROM submissions "
-                "WHERE provider = ? AND day = ? AND state = 'unknown') ORDER BY id",
-                (provider, day, provider, day),
+                "SELECT coalesce(chunk, ''), id, request_json, error FROM submissions "
+                "WHERE provider = ? AND day = ? AND state = 'unknown' ORDER BY id",
+                (provider, day),
             ).fetchall()
-        chunks: dict[str, list[tuple[int, str, str, str | None]]] = {}
-        for chunk, row_id, request_json, state, error in rows:
-            chunks.setdefault(chunk, []).append((row_id, request_json, state, error))
+        chunks: dict[str, list[tuple[int, str, str | None]]] = {}
+        for chunk, row_id, request_json, error in rows:
+            chunks.setdefault(chunk, []).append((row_id, request_json, error))
         return [
             UnknownChunk(
                 chunk,
                 tuple(
                     Intent(row_id, EnrichmentRequest.model_validate_json(request_json), chunk)
-                    for row_id, request_json, _, _ in members
+                    for row_id, request_json, _ in members
                 ),
-                members[0][3] or "unknown",
+                members[0][2] or "unknown",
             )
             for chunk, members in chunks.items()
-            if all(state == "unknown" for _, _, state, _ in members)
         ]
+
+    def held_on_other_days(
+        self, provider: str, day: str, people: Iterable[str]
+    ) -> dict[str, HeldAttempt]:
+        """Of `people`, those with an active attempt (`intent`, `submitted`, `unknown`) for this
+        provider on another day than `day`: a person is never sent to a provider while an earlier
+        request of theirs may still be answered (its job may have run: sending again pays twice)."""
+        keys = list(dict.fromkeys(people))
+        held: dict[str, HeldAttempt] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                rows = self._db.execute(
+                    "SELECT person_key, day, state, COALESCE(error, ''), COALESCE(chunk, '') "
+                    "FROM submissions WHERE provider = ? AND day <> ? "
+                    f"AND state IN {ACTIVE_STATES} "
+                    f"AND person_key IN ({', '.join('?' for _ in part)}) ORDER BY id",
+                    (provider, day, *part),
+                ).fetchall()
+                for person, other_day, state, reason, chunk in rows:
+                    held[person] = HeldAttempt(other_day, state, reason, chunk)
+        return held
 
     def unknown_attempts(self, provider: str, day: str) -> tuple[list[Intent], str | None]:
         """Attempts of `day` in `unknown`, and when the oldest was written (ISO time)."""

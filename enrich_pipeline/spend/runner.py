@@ -10,6 +10,9 @@ around `run_provider`. The order of operations is what makes a killed run safe t
 4. submit calls whose outcome is unknown are replayed byte for byte where the provider makes that
    safe (The Hog: the same body carries the same Idempotency-Key, so the provider returns the job
    it already has); elsewhere they are reported, not repeated (`enrich-pipeline reconcile`);
+   a person whose attempt of *another* day is still open or unknown is treated the same way: that
+   attempt is replayed or collected with this day's, never paid for again (prospect lists overlap
+   from day to day);
 5. new people are written to the ledger as intents *before* each HTTP call and completed with the
    provider's reference right after; a person another run holds is left to that run;
 6. every answer, raw payload included, is written to the ledger before anything else is built.
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -45,7 +48,7 @@ from enrich_pipeline.providers.polling import PollProgress
 from enrich_pipeline.providers.redaction import redact
 from enrich_pipeline.spend.interrupts import finish_recording
 from enrich_pipeline.spend.ledger import Ledger
-from enrich_pipeline.spend.ledger_claims import Intent
+from enrich_pipeline.spend.ledger_claims import HeldAttempt, Intent
 from enrich_pipeline.spend.pricing import fit_to_budget, price, worst_case
 
 log = logging.getLogger("enrich_pipeline.spend.runner")
@@ -198,9 +201,10 @@ def run_provider(
             day,
             run.orphans,
         )
-    _adopt_delivered(run, client, ledger)
+    _adopt_delivered(run, client, ledger, day)
     if provider in IDEMPOTENT_SUBMITS:
-        _replay_unknown(run, client, ledger)
+        _replay_unknown(run, client, ledger, day)
+    held = _settle_other_days(run, client, ledger, [r.person_key for r in requests])
     # Another run may take (and even finish) some of these people between this plan and our
     # claims: record_intents leaves out anyone claimed since this moment (see Ledger.record_intents).
     planned_at = datetime.now(UTC)
@@ -228,6 +232,7 @@ def run_provider(
         and r.person_key not in open_before
         and r.person_key not in unknown
         and r.person_key not in refused_before
+        and r.person_key not in held
     ]
     fresh, over_budget = fit_to_budget(provider, fresh, budget_credits)
     run.over_budget = {r.person_key for r in over_budget}
@@ -241,8 +246,14 @@ def run_provider(
     plan = {r.person_key: r for r in requests}
     made: set[str] = set()  # people whose attempts are made
 
-    def attempts_of(request: EnrichmentRequest, answers: list[EnrichmentResult]) -> list[Attempt]:
-        """A person's reused answers (if any), then what they answered in this run."""
+    def attempts_of(
+        request: EnrichmentRequest,
+        answers: list[EnrichmentResult],
+        asked: EnrichmentRequest | None = None,
+    ) -> list[Attempt]:
+        """A person's reused answers (if any), then what they answered in this run. `asked`: the
+        request another day's attempt sent, whose answers these are: they answer only the fields
+        it asked; the rest wait (deferred) for the next run."""
         key = request.person_key
         attempts: list[Attempt] = []
         if key in cached:
@@ -251,7 +262,16 @@ def run_provider(
             if key in full:
                 return attempts
             request = rest[key]  # what was left to ask
-        return attempts + [Attempt(r, request.fields, outcome_of(r)) for r in answers]
+        fields = request.fields if asked is None else request.fields & asked.fields
+        attempts += [Attempt(r, fields, outcome_of(r)) for r in answers]
+        if asked is not None and request.fields - asked.fields:
+            left = request.fields - asked.fields
+            why = (
+                f"not submitted: this person's request of {held[key].day} (answered now) asked for "
+                f"less; {', '.join(sorted(f.value for f in left))} is asked on the next run"
+            )
+            attempts.append(Attempt(_placeholder(provider, request, why), left, Outcome.DEFERRED))
+        return attempts
 
     def answered(window: Window) -> None:
         """A collected window: its people's answers are in the ledger; make their attempts."""
@@ -259,13 +279,18 @@ def run_provider(
             # priced by what the ledger says each was asked (an earlier run's plan may differ)
             _defer_unserved(run, client, ledger, window.asked, window.answers)
         batch: list[Attempt] = []
+        sent = {r.person_key: r for r in window.asked} if held else {}
         for key, answers in window.answers.items():
             if key in plan and key not in made:
                 made.add(key)
-                batch += attempts_of(plan[key], answers)
+                batch += attempts_of(plan[key], answers, sent.get(key) if key in held else None)
         run.add(batch)
 
-    _collect(run, client, ledger, settings, on_progress, answered)
+    other_days: dict[str, set[str]] = {}  # day -> submit calls holding people of this day
+    for attempt in held.values():
+        if attempt.state == "submitted":
+            other_days.setdefault(attempt.day, set()).add(attempt.chunk)
+    _collect(run, client, ledger, settings, on_progress, answered, other_days)
     unknown = ledger.people_in_state(provider, day, "unknown")  # including this run's lost submits
     refused = ledger.people_in_state(provider, day, "refused")
     call_failed = ledger.people_in_state(provider, day, "call_failed") if run.stopped else {}
@@ -300,6 +325,8 @@ def run_provider(
             attempts.append(
                 Attempt(_placeholder(provider, asked, reason), asked.fields, Outcome.UNKNOWN)
             )
+        elif key in held:
+            attempts.append(_held_attempt(provider, asked, held[key]))
         elif key in run.over_budget:
             attempt = _placeholder(provider, asked, f"skipped: {run.stopped}")
             attempts.append(Attempt(attempt, asked.fields, Outcome.SKIPPED_BUDGET))
@@ -325,13 +352,13 @@ def run_provider(
     return run
 
 
-def _adopt_delivered(run: ProviderRun, client: EnrichmentClient, ledger: Ledger) -> None:
+def _adopt_delivered(run: ProviderRun, client: EnrichmentClient, ledger: Ledger, day: str) -> None:
     """Unknown submits whose jobs announced themselves by webhook (lemlist echoes the metadata we
     sent, our person_key, with the enrichment id; enrich.so's callbacks name the batch and its
     items): adopt those jobs instead of paying again. The adopted people are then polled like any
     accepted submit."""
     adopt = getattr(client, "adopt", None)
-    unknown, since = ledger.unknown_attempts(run.provider, run.day)
+    unknown, since = ledger.unknown_attempts(run.provider, day)
     if adopt is None or not unknown or since is None:
         return
     deliveries = ledger.deliveries(run.provider, since=since)
@@ -344,21 +371,31 @@ def _adopt_delivered(run: ProviderRun, client: EnrichmentClient, ledger: Ledger)
     adopted = {s.person_key for s in submissions if s.provider_ref}
     taken = ledger.take_back(i for i in unknown if i.request.person_key in adopted)
     ledger.record_submitted(taken, [s for s in submissions if s.provider_ref])
-    run.adopted = len(taken)
+    run.adopted += len(taken)
     if taken:
         log.warning(
             "%s %s: %d submits of unknown outcome adopted from webhook deliveries (not paid again)",
             run.provider,
-            run.day,
+            day,
             len(taken),
         )
 
 
-def _replay_unknown(run: ProviderRun, client: EnrichmentClient, ledger: Ledger) -> None:
-    """Resend each unknown submit call exactly as it was (same people, same order, so the same
-    body and Idempotency-Key): the provider answers with the operation it already has, or runs it
-    now if the first call never arrived. Either way it is paid for once."""
-    for chunk in ledger.unknown_chunks(run.provider, run.day):
+def _replay_unknown(
+    run: ProviderRun,
+    client: EnrichmentClient,
+    ledger: Ledger,
+    day: str,
+    only: Collection[str] | None = None,
+) -> None:
+    """Resend each unknown submit call of `day` exactly as it was (same people, same order, so the
+    same body and Idempotency-Key): the provider answers with the operation it already has, or runs
+    it now if the first call never arrived. Either way it is paid for once. `only`: just the calls
+    holding one of these people."""
+    replayed = 0
+    for chunk in ledger.unknown_chunks(run.provider, day):
+        if only is not None and not any(i.request.person_key in only for i in chunk.intents):
+            continue
         if not ledger.reclaim(chunk):
             continue  # another run is replaying it
         requests = [intent.request for intent in chunk.intents]
@@ -371,14 +408,55 @@ def _replay_unknown(run: ProviderRun, client: EnrichmentClient, ledger: Ledger) 
                     raise
                 return
             ledger.record_submitted(chunk.intents, _redacted(submissions))
-        run.replayed += len(chunk.intents)
-    if run.replayed:
+        replayed += len(chunk.intents)
+    run.replayed += replayed
+    if replayed:
         log.warning(
             "%s %s: %d people of unknown submits replayed with the same idempotency key",
             run.provider,
-            run.day,
-            run.replayed,
+            day,
+            replayed,
         )
+
+
+def _settle_other_days(
+    run: ProviderRun, client: EnrichmentClient, ledger: Ledger, people: Sequence[str]
+) -> dict[str, HeldAttempt]:
+    """This day's people whose attempt at this provider on another day is still active: they are
+    not sent again (that attempt's job may run, and would be paid twice). Their attempts are first
+    settled as that day's own run would (intents of a dead run made unknown, unknown submits adopted
+    from webhook deliveries or replayed under their key); their open jobs are then collected with
+    this day's (`_collect`), so their answers serve this day too. Returns who is still held."""
+    held = ledger.held_on_other_days(run.provider, run.day, people)
+    if not held:
+        return held
+    for day in sorted({attempt.day for attempt in held.values()}):
+        run.orphans += ledger.release_orphans(run.provider, day)
+        _adopt_delivered(run, client, ledger, day)
+        if run.provider in IDEMPOTENT_SUBMITS:
+            _replay_unknown(run, client, ledger, day, only=held.keys())
+    held = ledger.held_on_other_days(run.provider, run.day, people)
+    log.info(
+        "%s %s: %d people wait on their attempt of another day (%s), not sent again",
+        run.provider,
+        run.day,
+        len(held),
+        ", ".join(sorted({attempt.day for attempt in held.values()})),
+    )
+    return held
+
+
+def _held_attempt(provider: str, request: EnrichmentRequest, held: HeldAttempt) -> Attempt:
+    """A person not sent because their attempt of another day is still active, nor answered by it
+    in this run: unknown (reconcile it) when that submit's outcome is unknown, else pending."""
+    if held.state == "unknown":
+        why = (
+            f"submit of {held.day} of unknown outcome holds this person, not resubmitted "
+            f"(enrich-pipeline reconcile --day {held.day}): {held.reason}"
+        )
+        return Attempt(_placeholder(provider, request, why), request.fields, Outcome.UNKNOWN)
+    why = f"waiting on this person's request of {held.day} ({held.state}): its answer will be used"
+    return Attempt(_placeholder(provider, request, why), request.fields, Outcome.PENDING)
 
 
 def _defer_unserved(
@@ -496,11 +574,12 @@ class _DeliveryRouter:
         self,
         ledger: Ledger,
         provider: str,
-        day: str,
+        days: Sequence[str],
         refs_of: Callable[[object], Sequence[str] | None],
     ) -> None:
         self.ledger, self.provider, self.refs_of = ledger, provider, refs_of
-        oldest = ledger.open_since(provider, day)
+        opened = [at for day in days if (at := ledger.open_since(provider, day)) is not None]
+        oldest = min(opened, default=None)
         self.since = ""
         if oldest is not None:
             self.since = (datetime.fromisoformat(oldest) - CLOCK_SKEW_MARGIN).isoformat()
@@ -547,6 +626,7 @@ def _collect(
     settings: RunSettings,
     on_progress: Callable[[PollProgress], None] | None,
     on_window: Callable[[Window], None],
+    other_days: dict[str, set[str]] | None = None,
 ) -> None:
     """Collect every open attempt of the day — by polling, or (webhook URL set, a client that reads
     deliveries) from the stored webhook deliveries first, polling only stragglers. Either way the
@@ -556,21 +636,32 @@ def _collect(
     window's answers are written to the ledger and handed to `on_window` (by person) before the
     next is read, so a day of 100,000 people never holds 100,000 answers and their payloads. Every
     job was submitted before the first window is collected, so the provider works on all of them
-    meanwhile: a later window's jobs are mostly finished when their turn comes."""
-    windows = ledger.open_windows(run.provider, run.day, settings.collect_window)
+    meanwhile: a later window's jobs are mostly finished when their turn comes.
+
+    `other_days`: submit calls of other days (by day) holding people of this one: collected after
+    this day's, as windows of their own (answers go to their own day's rows)."""
+    windows = [
+        (run.day, w) for w in ledger.open_windows(run.provider, run.day, settings.collect_window)
+    ]
+    for day, calls in sorted((other_days or {}).items()):
+        windows += [
+            (day, w)
+            for w in ledger.open_windows(run.provider, day, settings.collect_window, sorted(calls))
+        ]
     progress = _WindowedProgress(run, on_progress, len(windows))
     router = None
     if settings.webhook_url and getattr(client, "takes_deliveries", False):
         refs_of = getattr(client, "delivery_refs", lambda body: None)
-        router = _DeliveryRouter(ledger, run.provider, run.day, refs_of)
+        days = [run.day, *sorted(other_days or {})]
+        router = _DeliveryRouter(ledger, run.provider, days, refs_of)
     timed_out = False
-    for number, chunks in enumerate(windows, start=1):
+    for number, (day, chunks) in enumerate(windows, start=1):
         progress.start(number)
         # Once a window ended with jobs still unfinished (an outage, a stuck provider), the later
         # windows are looked at once each instead of waiting their own full timeout: a day of 50
         # windows must not wait 50 timeouts. What is unfinished stays pending for the next run.
         window = _collect_window(
-            run, client, ledger, settings, chunks, progress, router, once=timed_out
+            run, client, ledger, settings, day, chunks, progress, router, once=timed_out
         )
         timed_out = timed_out or any(
             r.record_status is RecordStatus.PENDING for rs in window.answers.values() for r in rs
@@ -613,6 +704,7 @@ def _collect_window(
     client: EnrichmentClient,
     ledger: Ledger,
     settings: RunSettings,
+    day: str,
     chunks: Sequence[str],
     progress: Callable[[PollProgress], None],
     router: _DeliveryRouter | None = None,
@@ -621,7 +713,7 @@ def _collect_window(
 ) -> Window:
     """One window's answers, by person, once they are in the ledger (raw payloads included there;
     the returned records carry none: they are what the attempts are made of)."""
-    open_now = ledger.open_submissions(run.provider, run.day, chunks)
+    open_now = ledger.open_submissions(run.provider, day, chunks)
     submissions = [s for o in open_now for s in o.submissions]
     if not submissions:
         return Window({}, [])
@@ -657,11 +749,11 @@ def _collect_window(
         if r.record_status is not RecordStatus.PENDING
     ] + [r for r in anonymous if r.record_status is not RecordStatus.PENDING]
     if stray:
-        ledger.record_unattributed(run.provider, run.day, stray)
+        ledger.record_unattributed(run.provider, day, stray)
         log.warning(
             "%s %s: %d paid answers matched nobody sent; kept in the ledger",
             run.provider,
-            run.day,
+            day,
             len(stray),
         )
     # The payloads are in the ledger now: what is kept for the attempts is the normalised record.

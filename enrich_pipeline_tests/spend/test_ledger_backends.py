@@ -28,6 +28,7 @@ from enrich_pipeline.model import (
     WantedField,
 )
 from enrich_pipeline.spend.ledger import Ledger, LedgerModeError, SentAnswer
+from enrich_pipeline.spend.ledger_claims import HeldAttempt
 from enrich_pipeline.spend.ledger_copy import LedgerCopyError, copy_ledger
 from enrich_pipeline.spend.ledger_schema import LATEST, LedgerSchemaError
 from enrich_pipeline.spend.ledger_sql import LedgerUnavailable, redact_url, to_psycopg
@@ -179,13 +180,18 @@ def test_an_attempt_goes_from_intent_to_completed_and_its_answers_are_stored_onc
     )  # fmt: skip
 
 
-def test_one_active_attempt_per_person_provider_and_day_and_no_claim_after_anothers_answer(
+def test_one_active_attempt_per_person_and_provider_and_no_claim_after_anothers_answer(
     ledger: Ledger,
 ) -> None:
     planned = datetime.now(UTC)
     (first,) = ledger.record_intents("thehog", DAY, [_req("alice")])
     assert ledger.record_intents("thehog", DAY, [_req("alice")]) == []  # active: never twice
-    assert len(ledger.record_intents("thehog", "2026-11-03", [_req("alice")])) == 1
+    # nor on another day while it may still be answered (its job would be paid twice)
+    assert ledger.record_intents("thehog", "2026-11-03", [_req("alice")]) == []
+    assert ledger.held_on_other_days("thehog", "2026-11-03", ["alice", "bob"]) == {
+        "alice": HeldAttempt(DAY, "intent", "", first.chunk)
+    }
+    assert ledger.held_on_other_days("thehog", DAY, ["alice"]) == {}  # its own day: not "other"
     assert len(ledger.record_intents("lemlist", DAY, [_req("alice")])) == 1
     ledger._db.execute("UPDATE submissions SET owner = 'another@host' WHERE id = ?", (first.id,))
     ledger.record_submitted([first], [Submission(person_key="alice", provider="thehog")])
@@ -196,6 +202,8 @@ def test_one_active_attempt_per_person_provider_and_day_and_no_claim_after_anoth
     again = ledger.record_intents("thehog", DAY, [_req("alice")], planned_at=datetime.now(UTC))
     assert [i.request.person_key for i in again] == ["alice"] and again[0].id > first.id
     assert ledger.held_elsewhere("thehog", DAY, ["alice", "bob"]) == set()  # ours now
+    ledger.mark(again, "call_failed", "refused")  # settled: another day may ask for her now
+    assert len(ledger.record_intents("thehog", "2026-11-03", [_req("alice")])) == 1
 
 
 def test_unknown_submits_are_reconciled_never_repeated_blind(ledger: Ledger) -> None:
@@ -219,6 +227,13 @@ def test_unknown_submits_are_reconciled_never_repeated_blind(ledger: Ledger) -> 
     ]
     assert ledger.reclaim(chunk) is True
     assert ledger.reclaim(chunk) is False  # taken already
+    # a call of the chunk answered, another lost: only the lost one's people are unknown, replayed
+    ledger.record_submitted(pair[:1], [Submission(person_key="alice", provider="thehog")])
+    ledger.mark(pair[1:], "unknown", "second call lost")
+    (partly,) = ledger.unknown_chunks("thehog", DAY)
+    assert [i.id for i in partly.intents] == [pair[1].id] and partly.chunk == chunk.chunk
+    assert ledger.reclaim(partly) is True
+    ledger._db.execute("UPDATE submissions SET state = 'intent' WHERE id = ?", (pair[0].id,))
     ledger.mark(pair, "unknown", "lost again")
     assert [i.request.person_key for i in ledger.take_back(pair[:1])] == ["alice"]
     assert ledger.take_back(pair[:1]) == []

@@ -386,12 +386,6 @@ def test_an_outage_that_processed_nothing_is_not_an_unknown_outcome(
 # ------------------------------------------- known gaps, outside the client (ledger and runner)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger_claims.unknown_chunks() replays only chunks whose every row is unknown: when "
-    "one client.submit() made several calls (two sets of fields) and a later one was lost, its "
-    "people stay unknown for good (not paid twice, but never answered without `reconcile`)",
-)
 def test_the_lost_call_of_a_chunk_whose_first_call_was_answered_is_replayed(
     sandbox: SandboxServer, hog: ThehogClient, ledger: Ledger
 ) -> None:
@@ -420,12 +414,6 @@ def test_the_lost_call_of_a_chunk_whose_first_call_was_answered_is_replayed(
     assert _submitted(sandbox) == {p.person_id: 1 for p in people}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner/ledger scope unknown attempts to their day: a person whose submit on day D is "
-    "unknown is submitted afresh (new attempt, new key) on day D+1 — a second paid job when D's "
-    "job did run; D's chunk is replayed only when D is run again",
-)
 def test_a_person_whose_submit_is_unknown_is_not_paid_for_again_on_the_next_day(
     sandbox: SandboxServer, hog: ThehogClient, ledger: Ledger
 ) -> None:
