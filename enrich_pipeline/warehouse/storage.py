@@ -221,11 +221,10 @@ class Warehouse:
         None when that day has none. `columns`: only these; `without`: all but these (large ones a
         reader does not need are then not read at all)."""
         path = self.partition_path(table, day)
-        if not path.exists():
+        try:
+            data = _read_file(path, columns, without)
+        except FileNotFoundError:
             return None
-        if without:
-            columns = [n for n in columns or pq.read_schema(path).names if n not in without]
-        data = pq.read_table(path, columns=None if columns is None else list(columns))
         return data if with_origin else _without_origin(data)
 
     def _stamp_mode(self) -> None:
@@ -254,7 +253,7 @@ class Warehouse:
         chosen = written if days is None else [day for day in days if day in written]
         parts = []
         for day in chosen:
-            part = pq.read_table(self.partition_path(table, day))
+            part = _read_file(self.partition_path(table, day))
             stamp = pa.array([date.fromisoformat(day)] * part.num_rows, pa.date32())
             parts.append(part.append_column(PARTITION_COLUMN, stamp))
         if not parts:
@@ -348,6 +347,20 @@ def connect_readonly(root: Path | str) -> duckdb.DuckDBPyConnection:
 
 
 # ------------------------------------------------------------------------------------ helpers
+
+
+def _read_file(
+    path: Path, columns: Sequence[str] | None = None, without: Sequence[str] = ()
+) -> pa.Table:
+    """A partition file read through one open handle. A writer replaces the file atomically
+    (`os.replace`), but `pq.read_table(path)` opens the path more than once (footer, then pages):
+    a replace in between paired one file's footer with the other's bytes ("Couldn't deserialize
+    thrift"), seen with two runs of one day. One handle reads one file, old or new, whole."""
+    with path.open("rb") as handle:
+        parquet = pq.ParquetFile(handle)
+        if without:
+            columns = [n for n in columns or parquet.schema_arrow.names if n not in without]
+        return parquet.read(columns=None if columns is None else list(columns))
 
 
 def _sweep_unfinished(folder: Path, older_than_s: float) -> int:
