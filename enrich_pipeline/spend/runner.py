@@ -47,7 +47,7 @@ from enrich_pipeline.providers.errors import (
 from enrich_pipeline.providers.polling import PollProgress
 from enrich_pipeline.providers.redaction import redact
 from enrich_pipeline.spend.interrupts import finish_recording
-from enrich_pipeline.spend.ledger import Ledger
+from enrich_pipeline.spend.ledger import Cached, Ledger
 from enrich_pipeline.spend.ledger_claims import HeldAttempt, Intent
 from enrich_pipeline.spend.pricing import fit_to_budget, price, worst_case
 
@@ -192,22 +192,127 @@ def run_provider(
     the rest are recorded as skipped_budget (None: no limit). `sink`: where the attempts go as they
     are made, a window at a time (None: kept in the returned run's `attempts`)."""
     run = ProviderRun(provider, day, sink=sink)
-    run.orphans = ledger.release_orphans(provider, day)
+    held = _settle(run, client, ledger, requests)
+    # Another run may take (and even finish) some of these people between this plan and our
+    # claims: record_intents leaves out anyone claimed since this moment (see Ledger.record_intents).
+    planned_at = datetime.now(UTC)
+    plan = _plan(run, ledger, requests, settings, held)
+    fresh, over_budget = fit_to_budget(provider, plan.fresh, budget_credits)
+    run.over_budget = {r.person_key for r in over_budget}
+    if over_budget:
+        run.stopped = (
+            f"{budget_reason}: {len(over_budget)} people left out, "
+            f"{sum(worst_case(provider, r) for r in over_budget)} credits worst case did not fit "
+            f"the {budget_credits} left"
+        )
+    _submit(run, client, ledger, fresh, settings, planned_at)
+    made: set[str] = set()  # people whose attempts are made
+
+    def answered(window: Window) -> None:
+        """A collected window: its people's answers are in the ledger; make their attempts."""
+        if provider in BALANCE_CHECKED:
+            # priced by what the ledger says each was asked (an earlier run's plan may differ)
+            _defer_unserved(run, client, ledger, window.asked, window.answers)
+        batch: list[Attempt] = []
+        sent = {r.person_key: r for r in window.asked} if plan.held else {}
+        for key, answers in window.answers.items():
+            if key in plan.wanted and key not in made:
+                made.add(key)
+                batch += plan.attempts_of(key, answers, sent.get(key) if key in plan.held else None)
+        run.add(batch)
+
+    _collect(run, client, ledger, settings, on_progress, answered, plan.other_days())
+    _finish(run, ledger, plan, made, settings)
+    return run
+
+
+def _settle(
+    run: ProviderRun,
+    client: EnrichmentClient,
+    ledger: Ledger,
+    requests: Sequence[EnrichmentRequest],
+) -> dict[str, HeldAttempt]:
+    """Before planning, what earlier runs left unsettled: intents of a dead run become unknown;
+    unknown submits are adopted from webhook deliveries, or replayed where that is safe; people
+    held by another day's attempt are settled likewise (see _settle_other_days), and returned."""
+    run.orphans = ledger.release_orphans(run.provider, run.day)
     if run.orphans:
         log.warning(
             "%s %s: %d submits were cut off by a crash before their answer was recorded; they are "
             "reconciled, not resubmitted",
-            provider,
-            day,
+            run.provider,
+            run.day,
             run.orphans,
         )
-    _adopt_delivered(run, client, ledger, day)
-    if provider in IDEMPOTENT_SUBMITS:
-        _replay_unknown(run, client, ledger, day)
-    held = _settle_other_days(run, client, ledger, [r.person_key for r in requests])
-    # Another run may take (and even finish) some of these people between this plan and our
-    # claims: record_intents leaves out anyone claimed since this moment (see Ledger.record_intents).
-    planned_at = datetime.now(UTC)
+    _adopt_delivered(run, client, ledger, run.day)
+    if run.provider in IDEMPOTENT_SUBMITS:
+        _replay_unknown(run, client, ledger, run.day)
+    return _settle_other_days(run, client, ledger, [r.person_key for r in requests])
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a provider step decided before submitting, and how its attempts are made from it."""
+
+    provider: str
+    wanted: dict[str, EnrichmentRequest]  # the day's people, as the waterfall asks them
+    cached: dict[str, Cached]  # answers this provider gave within the TTL (reused, free)
+    rest: dict[str, EnrichmentRequest]  # of those, what is left to ask
+    full: set[str]  # answered in full from the ledger: not asked at all
+    held: dict[str, HeldAttempt]  # held by an active attempt of another day
+    fresh: list[EnrichmentRequest]  # to submit (before the budget)
+
+    def asked(self, key: str) -> EnrichmentRequest:
+        """What this step asks (or would ask) of a person: what the ledger did not answer."""
+        return self.rest.get(key, self.wanted[key])
+
+    def attempts_of(
+        self, key: str, answers: Sequence[EnrichmentResult], sent: EnrichmentRequest | None = None
+    ) -> list[Attempt]:
+        """A person's reused answers (if any), then what they answered in this run. `sent`: the
+        request another day's attempt sent, whose answers these are: they answer only the fields
+        it asked; the rest wait (deferred) for the next run."""
+        request = self.wanted[key]
+        attempts: list[Attempt] = []
+        if key in self.cached:
+            fields = request.fields if key in self.full else self.cached[key].covered
+            attempts += [Attempt(r, fields, outcome_of(r), True) for r in self.cached[key].results]
+            if key in self.full:
+                return attempts
+            request = self.rest[key]  # what was left to ask
+        fields = request.fields if sent is None else request.fields & sent.fields
+        attempts += [Attempt(r, fields, outcome_of(r)) for r in answers]
+        if sent is not None and request.fields - sent.fields:
+            left = request.fields - sent.fields
+            why = (
+                f"not submitted: this person's request of {self.held[key].day} (answered now) "
+                f"asked for less; {', '.join(sorted(f.value for f in left))} is asked on the "
+                "next run"
+            )
+            attempts.append(
+                Attempt(_placeholder(self.provider, request, why), left, Outcome.DEFERRED)
+            )
+        return attempts
+
+    def other_days(self) -> dict[str, set[str]]:
+        """Submit calls of other days (by day) whose open jobs hold people of this day."""
+        calls: dict[str, set[str]] = {}
+        for attempt in self.held.values():
+            if attempt.state == "submitted":
+                calls.setdefault(attempt.day, set()).add(attempt.chunk)
+        return calls
+
+
+def _plan(
+    run: ProviderRun,
+    ledger: Ledger,
+    requests: Sequence[EnrichmentRequest],
+    settings: RunSettings,
+    held: dict[str, HeldAttempt],
+) -> _Plan:
+    """Who is sent: not those the ledger answered in full (the others only for the rest), nor
+    those with an open, unknown or refused attempt of the day, nor those held by another day."""
+    provider, day = run.provider, run.day
     cached = ledger.fresh_answers(
         provider, requests, ttl=settings.ttl, retry_failed_after=settings.retry_failed_after
     )
@@ -220,136 +325,77 @@ def run_provider(
     full = {key for key, request in rest.items() if not request.fields}
     run.cache_hits = len(full)
     open_before = {o.request.person_key for o in ledger.open_submissions(provider, day)}
-    unknown = ledger.people_in_state(provider, day, "unknown")
     run.resumed = len(open_before & {r.person_key for r in requests})
-    refused_before = ledger.people_in_state(
-        provider, day, "refused"
-    )  # the provider said no to this person today
-    fresh = [
-        rest.get(r.person_key, r)
-        for r in requests
-        if r.person_key not in full
-        and r.person_key not in open_before
-        and r.person_key not in unknown
-        and r.person_key not in refused_before
-        and r.person_key not in held
-    ]
-    fresh, over_budget = fit_to_budget(provider, fresh, budget_credits)
-    run.over_budget = {r.person_key for r in over_budget}
-    if over_budget:
-        run.stopped = (
-            f"{budget_reason}: {len(over_budget)} people left out, "
-            f"{sum(worst_case(provider, r) for r in over_budget)} credits worst case did not fit "
-            f"the {budget_credits} left"
-        )
-    _submit(run, client, ledger, fresh, settings, planned_at)
-    plan = {r.person_key: r for r in requests}
-    made: set[str] = set()  # people whose attempts are made
+    not_again = (
+        open_before
+        | ledger.people_in_state(provider, day, "unknown").keys()
+        | ledger.people_in_state(provider, day, "refused").keys()  # the provider said no today
+        | held.keys()
+        | full
+    )
+    fresh = [rest.get(r.person_key, r) for r in requests if r.person_key not in not_again]
+    wanted = {r.person_key: r for r in requests}
+    return _Plan(provider, wanted, cached, rest, full, held, fresh)
 
-    def attempts_of(
-        request: EnrichmentRequest,
-        answers: list[EnrichmentResult],
-        asked: EnrichmentRequest | None = None,
-    ) -> list[Attempt]:
-        """A person's reused answers (if any), then what they answered in this run. `asked`: the
-        request another day's attempt sent, whose answers these are: they answer only the fields
-        it asked; the rest wait (deferred) for the next run."""
-        key = request.person_key
-        attempts: list[Attempt] = []
-        if key in cached:
-            fields = request.fields if key in full else cached[key].covered
-            attempts += [Attempt(r, fields, outcome_of(r), True) for r in cached[key].results]
-            if key in full:
-                return attempts
-            request = rest[key]  # what was left to ask
-        fields = request.fields if asked is None else request.fields & asked.fields
-        attempts += [Attempt(r, fields, outcome_of(r)) for r in answers]
-        if asked is not None and request.fields - asked.fields:
-            left = request.fields - asked.fields
-            why = (
-                f"not submitted: this person's request of {held[key].day} (answered now) asked for "
-                f"less; {', '.join(sorted(f.value for f in left))} is asked on the next run"
-            )
-            attempts.append(Attempt(_placeholder(provider, request, why), left, Outcome.DEFERRED))
-        return attempts
 
-    def answered(window: Window) -> None:
-        """A collected window: its people's answers are in the ledger; make their attempts."""
-        if provider in BALANCE_CHECKED:
-            # priced by what the ledger says each was asked (an earlier run's plan may differ)
-            _defer_unserved(run, client, ledger, window.asked, window.answers)
-        batch: list[Attempt] = []
-        sent = {r.person_key: r for r in window.asked} if held else {}
-        for key, answers in window.answers.items():
-            if key in plan and key not in made:
-                made.add(key)
-                batch += attempts_of(plan[key], answers, sent.get(key) if key in held else None)
-        run.add(batch)
-
-    other_days: dict[str, set[str]] = {}  # day -> submit calls holding people of this day
-    for attempt in held.values():
-        if attempt.state == "submitted":
-            other_days.setdefault(attempt.day, set()).add(attempt.chunk)
-    _collect(run, client, ledger, settings, on_progress, answered, other_days)
+def _finish(
+    run: ProviderRun, ledger: Ledger, plan: _Plan, made: set[str], settings: RunSettings
+) -> None:
+    """The attempts of the people no collected window answered: reused answers, answers another
+    run of the day stored meanwhile, or a placeholder saying why nothing came (see _left_over)."""
+    provider, day = run.provider, run.day
+    waiting = [key for key in plan.wanted if key not in made]
     unknown = ledger.people_in_state(provider, day, "unknown")  # including this run's lost submits
     refused = ledger.people_in_state(provider, day, "refused")
     call_failed = ledger.people_in_state(provider, day, "call_failed") if run.stopped else {}
-    elsewhere = ledger.held_elsewhere(
-        provider, day, (r.person_key for r in requests if r.person_key not in made)
-    )
-
+    elsewhere = ledger.held_elsewhere(provider, day, waiting)
     # People whose attempt another run of the day completed while this one collected (their rows
     # were open when the windows were planned): their answers are in the ledger, not deferred.
     late = ledger.fresh_answers(
         provider,
-        [r for r in requests if r.person_key not in made and r.person_key not in cached],
+        [plan.wanted[key] for key in waiting if key not in plan.cached],
         ttl=settings.ttl,
         retry_failed_after=settings.retry_failed_after,
     )
     batch: list[Attempt] = []
-    for request in requests:
-        key = request.person_key
-        if key in made:
-            continue
+    for key in waiting:
         if key in late:
             found = late[key]
             batch += [Attempt(r, found.covered, outcome_of(r), True) for r in found.results]
             continue
-        attempts = attempts_of(request, [])
-        if key in full:
-            batch += attempts
-            continue
-        asked = rest.get(key, request)
-        if key in unknown:
-            reason = f"submit outcome unknown, not resubmitted: {unknown[key]}"
-            attempts.append(
-                Attempt(_placeholder(provider, asked, reason), asked.fields, Outcome.UNKNOWN)
-            )
-        elif key in held:
-            attempts.append(_held_attempt(provider, asked, held[key]))
-        elif key in run.over_budget:
-            attempt = _placeholder(provider, asked, f"skipped: {run.stopped}")
-            attempts.append(Attempt(attempt, asked.fields, Outcome.SKIPPED_BUDGET))
-        elif key in refused:
-            attempt = _placeholder(provider, asked, f"refused: {refused[key]}")
-            attempts.append(Attempt(attempt, asked.fields, Outcome.REFUSED))
-        elif key in elsewhere:
-            reason = "another run is submitting this person now; its answer will be used"
-            attempts.append(
-                Attempt(_placeholder(provider, asked, reason), asked.fields, Outcome.PENDING)
-            )
-        else:
-            # Not sent: the provider stopped taking submissions this run (outage, credits, a refused
-            # call). Deferred, not skipped: they wait for this provider, and are sent next run.
-            why = call_failed.get(key) or run.stopped or "not submitted"
-            attempt = _placeholder(provider, asked, f"not submitted: {why}")
-            attempts.append(Attempt(attempt, asked.fields, Outcome.DEFERRED))
-        batch += attempts
+        batch += plan.attempts_of(key, [])
+        if key not in plan.full:
+            asked = plan.asked(key)
+            if key in unknown:
+                why = f"submit outcome unknown, not resubmitted: {unknown[key]}"
+                batch.append(_left_over(provider, asked, why, Outcome.UNKNOWN))
+            elif key in plan.held:
+                batch.append(_held_attempt(provider, asked, plan.held[key]))
+            elif key in run.over_budget:
+                batch.append(
+                    _left_over(provider, asked, f"skipped: {run.stopped}", Outcome.SKIPPED_BUDGET)
+                )
+            elif key in refused:
+                batch.append(
+                    _left_over(provider, asked, f"refused: {refused[key]}", Outcome.REFUSED)
+                )
+            elif key in elsewhere:
+                why = "another run is submitting this person now; its answer will be used"
+                batch.append(_left_over(provider, asked, why, Outcome.PENDING))
+            else:
+                # Not sent: the provider stopped taking submissions this run (outage, credits, a
+                # refused call). Deferred, not skipped: they wait for this provider, sent next run.
+                why = call_failed.get(key) or run.stopped or "not submitted"
+                batch.append(_left_over(provider, asked, f"not submitted: {why}", Outcome.DEFERRED))
         if len(batch) >= ATTEMPTS_PER_SINK_CALL:
             run.add(batch)
             batch = []
     run.add(batch)
-    return run
+
+
+def _left_over(provider: str, request: EnrichmentRequest, reason: str, outcome: Outcome) -> Attempt:
+    """A person this run did not answer, and why (`outcome` says what it means for the waterfall)."""
+    return Attempt(_placeholder(provider, request, reason), request.fields, outcome)
 
 
 def _adopt_delivered(run: ProviderRun, client: EnrichmentClient, ledger: Ledger, day: str) -> None:
