@@ -357,6 +357,27 @@ def _finish(
         ttl=settings.ttl,
         retry_failed_after=settings.retry_failed_after,
     )
+
+    def why_not(key: str) -> tuple[str, Outcome]:
+        """Why a person this step asked for got no answer, and what that means for the waterfall."""
+        if key in unknown:
+            return f"submit outcome unknown, not resubmitted: {unknown[key]}", Outcome.UNKNOWN
+        if key in plan.held:
+            return _held_reason(plan.held[key])
+        if key in run.over_budget:
+            return f"skipped: {run.stopped}", Outcome.SKIPPED_BUDGET
+        if key in refused:
+            return f"refused: {refused[key]}", Outcome.REFUSED
+        if key in elsewhere:
+            return (
+                "another run is submitting this person now; its answer will be used",
+                Outcome.PENDING,
+            )
+        # Not sent: the provider stopped taking submissions this run (outage, credits, a refused
+        # call). Deferred, not skipped: they wait for this provider, and are sent next run.
+        why = call_failed.get(key) or run.stopped or "not submitted"
+        return f"not submitted: {why}", Outcome.DEFERRED
+
     batch: list[Attempt] = []
     for key in waiting:
         if key in late:
@@ -365,28 +386,7 @@ def _finish(
             continue
         batch += plan.attempts_of(key, [])
         if key not in plan.full:
-            asked = plan.asked(key)
-            if key in unknown:
-                why = f"submit outcome unknown, not resubmitted: {unknown[key]}"
-                batch.append(_left_over(provider, asked, why, Outcome.UNKNOWN))
-            elif key in plan.held:
-                batch.append(_held_attempt(provider, asked, plan.held[key]))
-            elif key in run.over_budget:
-                batch.append(
-                    _left_over(provider, asked, f"skipped: {run.stopped}", Outcome.SKIPPED_BUDGET)
-                )
-            elif key in refused:
-                batch.append(
-                    _left_over(provider, asked, f"refused: {refused[key]}", Outcome.REFUSED)
-                )
-            elif key in elsewhere:
-                why = "another run is submitting this person now; its answer will be used"
-                batch.append(_left_over(provider, asked, why, Outcome.PENDING))
-            else:
-                # Not sent: the provider stopped taking submissions this run (outage, credits, a
-                # refused call). Deferred, not skipped: they wait for this provider, sent next run.
-                why = call_failed.get(key) or run.stopped or "not submitted"
-                batch.append(_left_over(provider, asked, f"not submitted: {why}", Outcome.DEFERRED))
+            batch.append(_left_over(provider, plan.asked(key), *why_not(key)))
         if len(batch) >= ATTEMPTS_PER_SINK_CALL:
             run.add(batch)
             batch = []
@@ -492,17 +492,19 @@ def _settle_other_days(
     return held
 
 
-def _held_attempt(provider: str, request: EnrichmentRequest, held: HeldAttempt) -> Attempt:
+def _held_reason(held: HeldAttempt) -> tuple[str, Outcome]:
     """A person not sent because their attempt of another day is still active, nor answered by it
     in this run: unknown (reconcile it) when that submit's outcome is unknown, else pending."""
     if held.state == "unknown":
-        why = (
+        return (
             f"submit of {held.day} of unknown outcome holds this person, not resubmitted "
-            f"(enrich-pipeline reconcile --day {held.day}): {held.reason}"
+            f"(enrich-pipeline reconcile --day {held.day}): {held.reason}",
+            Outcome.UNKNOWN,
         )
-        return Attempt(_placeholder(provider, request, why), request.fields, Outcome.UNKNOWN)
-    why = f"waiting on this person's request of {held.day} ({held.state}): its answer will be used"
-    return Attempt(_placeholder(provider, request, why), request.fields, Outcome.PENDING)
+    return (
+        f"waiting on this person's request of {held.day} ({held.state}): its answer will be used",
+        Outcome.PENDING,
+    )
 
 
 def _defer_unserved(
