@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +26,7 @@ from enrich_pipeline.defs.prospects import prospects, raw_prospects
 from enrich_pipeline.defs.resources import EnrichsoResource, LemlistResource, ThehogResource
 from enrich_pipeline.defs.store import PipelineStore
 from enrich_pipeline.mode import Mode
+from enrich_pipeline.model import EnrichmentRequest, WantedField
 from enrich_pipeline.sandbox.endpoint import forget_sandbox_endpoint
 from enrich_pipeline.sandbox.prospects import make_prospects, write_prospect_file
 from enrich_pipeline.sandbox.world import World
@@ -207,3 +208,22 @@ def materialize_day(root: str, day: str, sandbox_url: str, webhook_url: str | No
         failures = [e.message or "" for e in result.all_events if e.is_failure]
         (Path(root) / f"{day}.failed").write_text("\n".join(failures))
         raise SystemExit(1)
+
+
+def requests_for(
+    world: World, n: int, fields: Iterable[WantedField], *, skip: int = 0
+) -> list[EnrichmentRequest]:
+    """Requests for `n` people of the sandbox world (after the first `skip`), by LinkedIn URL, name
+    and company, for `fields`: what a waterfall step would ask of a provider."""
+    return [
+        EnrichmentRequest(
+            person_key=f"li:/in/{p.linkedin_slug}",
+            linkedin_url=p.linkedin_url,
+            first_name=p.first_name,
+            last_name=p.last_name,
+            company_name=p.company.name,
+            company_domain=p.company.domain,
+            fields=frozenset(fields),
+        )
+        for p in world.people[skip : skip + n]
+    ]

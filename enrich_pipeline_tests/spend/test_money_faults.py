@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from enrich_pipeline.model import EnrichmentRequest, Outcome, WantedField
+from enrich_pipeline.model import Outcome, WantedField
 from enrich_pipeline.providers.enrichso import EnrichsoClient
 from enrich_pipeline.providers.lemlist import LemlistClient
 from enrich_pipeline.sandbox.server import SandboxServer
@@ -35,6 +35,7 @@ from enrich_pipeline_tests.pipeline_helpers import (
     materialize_day,
     materialized_metadata,
     people_submitted,
+    requests_for,
     sandbox_env,
     submit_calls,
 )
@@ -237,22 +238,6 @@ def _deliveries(pipeline: Pipeline, provider: str) -> int:
 # ------------------------------------------------- one 503 on a paid submit: retried, paid once
 
 
-def _requests(sandbox: SandboxServer, n: int, fields: set[WantedField]) -> list[EnrichmentRequest]:
-    world = sandbox.state.world
-    return [
-        EnrichmentRequest(
-            person_key=f"li:/in/{p.linkedin_slug}",
-            linkedin_url=p.linkedin_url,
-            first_name=p.first_name,
-            last_name=p.last_name,
-            company_name=p.company.name,
-            company_domain=p.company.domain,
-            fields=frozenset(fields),
-        )
-        for p in world.people[:n]
-    ]
-
-
 @pytest.mark.parametrize(
     ("provider", "kind"),
     [("lemlist", "error_503"), ("lemlist", "error_502"), ("enrichso", "error_503")],
@@ -279,7 +264,7 @@ def test_a_503_on_a_submit_is_not_an_unknown_outcome_it_is_retried_and_paid_once
             client,
             ledger,
             DAY,
-            _requests(sandbox, 12, fields),
+            requests_for(sandbox.state.world, 12, fields),
             RunSettings(batch_max=100, poll_interval_s=0.01, poll_timeout_s=20),
         )
         assert run.stopped is None
@@ -463,7 +448,7 @@ def test_a_failed_job_is_asked_again_on_the_next_run_and_a_stuck_one_polled_agai
         config.lemlist_api_key, base_url=sandbox.base_url("lemlist"), speed=0.01
     )
     ledger = Ledger(tmp_path / "ledger.sqlite")
-    requests = _requests(sandbox, 6, {WantedField.EMAIL})
+    requests = requests_for(sandbox.state.world, 6, {WantedField.EMAIL})
     settings = RunSettings(poll_interval_s=0.01, poll_timeout_s=0.5)
     try:
         sandbox.admin(

@@ -22,7 +22,7 @@ from enrich_pipeline.providers.lemlist import LemlistClient
 from enrich_pipeline.sandbox.server import SandboxServer
 from enrich_pipeline.spend.ledger import Ledger
 from enrich_pipeline.spend.runner import RunSettings, run_provider
-from enrich_pipeline_tests.pipeline_helpers import people_submitted
+from enrich_pipeline_tests.pipeline_helpers import people_submitted, requests_for
 
 DAY, NEXT_DAY = "2026-11-03", "2026-11-04"
 EMAIL, PHONE = WantedField.EMAIL, WantedField.PHONE
@@ -49,18 +49,7 @@ def client(request: pytest.FixtureRequest, sandbox: SandboxServer) -> Iterator[A
 def _requests(
     sandbox: SandboxServer, n: int, *fields: WantedField, skip: int = 0
 ) -> list[EnrichmentRequest]:
-    return [
-        EnrichmentRequest(
-            person_key=f"li:/in/{p.linkedin_slug}",
-            linkedin_url=p.linkedin_url,
-            first_name=p.first_name,
-            last_name=p.last_name,
-            company_name=p.company.name,
-            company_domain=p.company.domain,
-            fields=frozenset(fields or {EMAIL}),
-        )
-        for p in sandbox.state.world.people[skip : skip + n]
-    ]
+    return requests_for(sandbox.state.world, n, fields or {EMAIL}, skip=skip)
 
 
 def _lose_the_submit_answer(sandbox: SandboxServer, provider: str) -> None:
