@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import re
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -144,13 +143,11 @@ def test_linkedin_url_variants(world: World, rows: list[dict[str, str]]) -> None
     assert len(known) / len(urls) > 0.9
 
 
-def test_hundred_thousand_rows_fast() -> None:
-    big_world = World.build()
-    started = time.perf_counter()
-    rows = make_prospects(big_world, 100_000, seed=1)
-    elapsed = time.perf_counter() - started
+def test_hundred_thousand_rows() -> None:
+    # (how fast is a benchmark's question, never a timed assert: pipeline_scale.py --make-prospects)
+    rows = make_prospects(World.build(), 100_000, seed=1)
     assert len(rows) == 100_000
-    assert elapsed < 10, f"{elapsed:.1f}s"
+    assert len({row["email"] for row in rows if row.get("email")}) > 1_000  # people, not one copy
 
 
 # -- files ---------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 import unicodedata
 
 import phonenumbers
@@ -60,12 +59,10 @@ def test_fingerprint_is_sha256_of_canonical_truth(small: World) -> None:
     assert small.fingerprint() == hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def test_default_world_builds_fast() -> None:
-    started = time.perf_counter()
+def test_default_world_has_its_sizes() -> None:
+    # (how fast it builds is a benchmark's question, never a timed assert: pipeline_scale.py)
     world = _fresh_build(42, 5000, 800)
-    elapsed = time.perf_counter() - started
     assert len(world.people) == 5000 and len(world.companies) == 800
-    assert elapsed < 2.0, f"default world took {elapsed:.2f}s (target < 0.5 s)"
 
 
 def test_sizes_and_ids(small: World) -> None:
