@@ -96,11 +96,13 @@ AttemptSink = Callable[[Sequence[Attempt]], None]
 
 @dataclass(frozen=True)
 class Window:
-    """A collected window: the answers by person (in the ledger already, without payloads) and
-    what the ledger says each of its people was asked."""
+    """A collected window: the answers by person (in the ledger already, without payloads), what
+    the ledger says each of its people was asked, and the day its attempts belong to (another day's
+    when its calls hold people of this one)."""
 
     answers: dict[str, list[EnrichmentResult]]
     asked: list[EnrichmentRequest]
+    day: str
 
 
 @dataclass
@@ -211,8 +213,7 @@ def run_provider(
     def answered(window: Window) -> None:
         """A collected window: its people's answers are in the ledger; make their attempts."""
         if provider in BALANCE_CHECKED:
-            # priced by what the ledger says each was asked (an earlier run's plan may differ)
-            _defer_unserved(run, client, ledger, window.asked, window.answers)
+            _defer_unserved(run, client, ledger, window)
         batch: list[Attempt] = []
         sent = {r.person_key: r for r in window.asked} if plan.held else {}
         for key, answers in window.answers.items():
@@ -349,6 +350,9 @@ def _finish(
     refused = ledger.people_in_state(provider, day, "refused")
     call_failed = ledger.people_in_state(provider, day, "call_failed") if run.stopped else {}
     elsewhere = ledger.held_elsewhere(provider, day, waiting)
+    # still held by another day's attempt (one this run collected may have been settled, or taken
+    # back as unserved: those are deferred like this day's own)
+    held = ledger.held_on_other_days(provider, day, [k for k in waiting if k in plan.held])
     # People whose attempt another run of the day completed while this one collected (their rows
     # were open when the windows were planned): their answers are in the ledger, not deferred.
     late = ledger.fresh_answers(
@@ -362,8 +366,8 @@ def _finish(
         """Why a person this step asked for got no answer, and what that means for the waterfall."""
         if key in unknown:
             return f"submit outcome unknown, not resubmitted: {unknown[key]}", Outcome.UNKNOWN
-        if key in plan.held:
-            return _held_reason(plan.held[key])
+        if key in held:
+            return _held_reason(held[key])
         if key in run.over_budget:
             return f"skipped: {run.stopped}", Outcome.SKIPPED_BUDGET
         if key in refused:
@@ -508,15 +512,13 @@ def _held_reason(held: HeldAttempt) -> tuple[str, Outcome]:
 
 
 def _defer_unserved(
-    run: ProviderRun,
-    client: EnrichmentClient,
-    ledger: Ledger,
-    requests: Sequence[EnrichmentRequest],
-    results: dict[str, list[EnrichmentResult]],
+    run: ProviderRun, client: EnrichmentClient, ledger: Ledger, window: Window
 ) -> None:
-    """Out of credits, loudly: when the balance cannot pay for what was asked, this run's empty
+    """Out of credits, loudly: when the balance cannot pay for what was asked, this window's empty
     answers (failed or not found) are taken back — the people are `deferred`, not cached, and asked
-    again after a top-up (free when they really are not found: nothing is charged then)."""
+    again after a top-up (free when they really are not found: nothing is charged then). Priced by
+    what the ledger says each was asked (an earlier run's plan may differ from this one's)."""
+    results = window.answers
     unserved = {
         key
         for key, answers in results.items()
@@ -527,7 +529,7 @@ def _defer_unserved(
     if not unserved or remaining is None:
         return
     balance = remaining()
-    asked = [r for r in requests if r.person_key in unserved]
+    asked = [r for r in window.asked if r.person_key in unserved]
     needed = max((price(run.provider, f) for r in asked for f in r.fields), default=0)
     if balance is None or balance >= needed:
         return
@@ -535,7 +537,7 @@ def _defer_unserved(
         f"{run.provider} is out of credits (balance {balance}, one answer costs up to {needed}): "
         "not served; top up and run again"
     )
-    ledger.defer_unserved(run.provider, run.day, unserved, reason)
+    ledger.defer_unserved(run.provider, window.day, unserved, reason)
     for key in unserved:
         results.pop(key, None)
     run.stopped = f"{reason} ({len(unserved)} people wait for it)"
@@ -764,7 +766,7 @@ def _collect_window(
     open_now = ledger.open_submissions(run.provider, day, chunks)
     submissions = [s for o in open_now for s in o.submissions]
     if not submissions:
-        return Window({}, [])
+        return Window({}, [], day)
     kwargs: dict[str, Any] = {"on_progress": progress}
     if settings.poll_interval_s is not None:
         kwargs["interval_s"] = settings.poll_interval_s
@@ -809,4 +811,4 @@ def _collect_window(
         key: [r.model_copy(update={"raw": {}}) if r.raw else r for r in results]
         for key, results in by_person.items()
     }
-    return Window(answers, [o.request for o in open_now])
+    return Window(answers, [o.request for o in open_now], day)

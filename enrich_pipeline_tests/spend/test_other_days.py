@@ -164,3 +164,27 @@ def test_the_ledger_never_claims_a_person_another_day_holds(tmp_path: Path) -> N
         assert len(ledger.record_intents("thehog", NEXT_DAY, [request])) == 1  # other provider
     finally:
         ledger.close()
+
+
+@pytest.mark.parametrize("client", ["lemlist"], indirect=True)  # the balance-checked provider
+def test_another_days_job_answered_out_of_credits_is_deferred_on_its_own_day(
+    sandbox: SandboxServer, client: Any, ledger: Ledger
+) -> None:
+    people = _requests(sandbox, 3)
+    sandbox.admin("POST", "config", json={"lemlist_out_of_credits": "not_found", "speed": 1.0})
+    sandbox.admin("POST", "credits", json={"provider": "lemlist", "balance": 0})
+    run_provider(
+        "lemlist", client, ledger, DAY, people, RunSettings(poll_interval_s=0.01, poll_timeout_s=0)
+    )
+    sandbox.admin("POST", "config", json={"speed": 0.01})
+
+    second = run_provider("lemlist", client, ledger, NEXT_DAY, people, SETTINGS)
+    # day one's unpaid "not found" answers are not answers: its rows are deferred, not cached
+    assert set(_outcomes(second).values()) == {Outcome.DEFERRED}
+    assert _states(ledger, DAY) == {"call_failed": 3}
+    assert "out of credits" in (second.stopped or "")
+
+    sandbox.admin("POST", "credits", json={"provider": "lemlist", "balance": 100_000})
+    topped_up = run_provider("lemlist", client, ledger, NEXT_DAY, people, SETTINGS)
+    assert topped_up.new_submissions == 3
+    assert Outcome.FOUND in set(_outcomes(topped_up).values())
