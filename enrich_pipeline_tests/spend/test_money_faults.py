@@ -41,6 +41,7 @@ from enrich_pipeline_tests.pipeline_helpers import (
 )
 
 DAY = "2026-11-03"
+NEXT_DAY = "2026-11-04"
 PEOPLE = 40
 # The route of each provider's paid submits in the pipeline (fnmatch patterns of route ids).
 SUBMIT_ROUTE = {
@@ -139,9 +140,16 @@ def _never_twice(counters: dict[str, Any], clean: dict[str, dict[str, int]], pro
 # ------------------------------------------------------------ kill -9 inside the paid-submit window
 
 
+@pytest.mark.parametrize(
+    "resume",
+    # the same day run again; or the next day, whose list brings the same people back (slower:
+    # with the kill tests of real `enrich-pipeline run` processes in `make test-faults`)
+    [DAY, pytest.param(NEXT_DAY, marks=pytest.mark.faults, id="next-day")],
+    ids=["same-day", "next-day"],
+)
 @pytest.mark.parametrize("provider", ["thehog", "lemlist", "enrichso"])
 def test_a_kill_in_the_paid_submit_window_never_pays_twice(
-    clean_run: CleanRun, pipeline_env: SandboxServer, tmp_path: Path, provider: str
+    clean_run: CleanRun, pipeline_env: SandboxServer, tmp_path: Path, provider: str, resume: str
 ) -> None:
     sandbox = pipeline_env
     clean_submitted, clean_charged = clean_run.submitted, clean_run.charged
@@ -178,8 +186,10 @@ def test_a_kill_in_the_paid_submit_window_never_pays_twice(
     if provider == "enrichso":  # the cut-off batch finishes and says so, item by item
         _wait_for("enrich.so's batch to report", lambda: _completions(pipeline) >= 1)
 
+    if resume != DAY:
+        pipeline.write_day(sandbox.state.world, resume, PEOPLE, seed=31)  # the same people
     try:
-        pipeline.materialize(DAY)  # the resume
+        pipeline.materialize(resume)  # the resume: the killed day's attempts hold its people
     finally:
         receiver.stop()
 
@@ -205,11 +215,11 @@ def test_a_kill_in_the_paid_submit_window_never_pays_twice(
             assert all("killed or crashed" in reason for reason in unknown.values())
             assert ledger.known_refs(provider, since="")  # the processed batch was adopted
             assert ledger.credits_spent() <= sum(counters["credits_net"].values())
-            attempts = pipeline.table(f"attempts_{provider}", DAY).to_pylist()
+            attempts = pipeline.table(f"attempts_{provider}", resume).to_pylist()
             assert sum(a["outcome"] == "unknown" for a in attempts) == len(unknown)
             waiting = set(unknown)
     clean_found = Pipeline(clean_run.root).table("contacts", DAY).to_pylist()
-    found = {r["person_key"]: r for r in pipeline.table("contacts", DAY).to_pylist()}
+    found = {r["person_key"]: r for r in pipeline.table("contacts", resume).to_pylist()}
     columns = ("found_email", "found_phone", "found_linkedin")
     for row in clean_found:  # everyone not waiting for reconciliation has the clean answers
         if provider != "enrichso" or row["person_key"] not in waiting:
