@@ -252,7 +252,10 @@ class Ledger(Claims, Deliveries, ErasureRecords):
         intents: list[Intent] = []
         # Held: an active attempt on another day (its job may run: see held_on_other_days), or,
         # for this day, one another run claimed or completed since our plan was made.
-        held = f"SELECT 1 FROM submissions WHERE provider = ? AND person_key = ? AND ((day <> ? AND state IN {ACTIVE_STATES})"
+        held = (
+            "SELECT 1 FROM submissions WHERE provider = ? AND person_key = ? "
+            f"AND ((day <> ? AND state IN {ACTIVE_STATES})"
+        )
         if since is not None:
             held += (
                 " OR (day = ? AND (created_at >= ? OR completed_at >= ?) "

@@ -62,8 +62,8 @@ BALANCE_CHECKED = frozenset({"lemlist"})
 # no new job and no extra credits. lemlist and enrich.so document no such key (1.1, 2.1).
 IDEMPOTENT_SUBMITS = frozenset({"thehog"})
 
-ATTEMPTS_PER_SINK_CALL = 2_000
-DELIVERY_PAGE = 2_000  # stored webhook deliveries read at a time  # people left without an answer are handed on this many at a time
+ATTEMPTS_PER_SINK_CALL = 2_000  # people left without an answer are handed on this many at a time
+DELIVERY_PAGE = 2_000  # stored webhook deliveries read at a time
 
 
 class EnrichmentClient(Protocol):
