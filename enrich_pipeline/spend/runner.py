@@ -215,11 +215,12 @@ def run_provider(
         if provider in BALANCE_CHECKED:
             _defer_unserved(run, client, ledger, window)
         batch: list[Attempt] = []
-        sent = {r.person_key: r for r in window.asked} if plan.held else {}
+        # what another day's attempt asked of the people it holds (their answers are to that)
+        sent = {r.person_key: r for r in window.asked if r.person_key in plan.held}
         for key, answers in window.answers.items():
             if key in plan.wanted and key not in made:
                 made.add(key)
-                batch += plan.attempts_of(key, answers, sent.get(key) if key in plan.held else None)
+                batch += plan.attempts_of(key, answers, sent.get(key))
         run.add(batch)
 
     _collect(run, client, ledger, settings, on_progress, answered, plan.other_days())
@@ -486,13 +487,14 @@ def _settle_other_days(
         if run.provider in IDEMPOTENT_SUBMITS:
             _replay_unknown(run, client, ledger, day, only=held.keys())
     held = ledger.held_on_other_days(run.provider, run.day, people)
-    log.info(
-        "%s %s: %d people wait on their attempt of another day (%s), not sent again",
-        run.provider,
-        run.day,
-        len(held),
-        ", ".join(sorted({attempt.day for attempt in held.values()})),
-    )
+    if held:
+        log.info(
+            "%s %s: %d people wait on their attempt of another day (%s), not sent again",
+            run.provider,
+            run.day,
+            len(held),
+            ", ".join(sorted({attempt.day for attempt in held.values()})),
+        )
     return held
 
 
